@@ -1,0 +1,1 @@
+"""`ledger`: the one command-line entry point for both services."""

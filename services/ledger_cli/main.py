@@ -1,0 +1,310 @@
+"""`ledger` CLI: serve, migrate, seed demo data, manage keys, write the API contracts.
+
+Exit codes: 0 success, 1 the operation failed (message on stderr), 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from ledger_cli import services as svc
+
+app = typer.Typer(help="Outcome Ledger command line.", no_args_is_help=True, add_completion=False)
+keys_app = typer.Typer(help="API keys stored (hashed) in the services' databases.")
+contracts_app = typer.Typer(help="The committed OpenAPI / GraphQL contracts.")
+app.add_typer(keys_app, name="keys")
+app.add_typer(contracts_app, name="contracts")
+
+console = Console(stderr=True)
+out = Console()
+
+DEMO_KEY = "ledger-demo-key"
+DEMO_SCOPES = "read+write+finance+admin"
+
+ServiceOpt = Annotated[
+    str | None,
+    typer.Option("--service", "-s", help="outcomes or attribution (default: both)."),
+]
+
+
+def _fail(message: str) -> typer.Exit:
+    console.print(f"[red]error:[/red] {message}")
+    return typer.Exit(1)
+
+
+def _specs(service: str | None) -> list[svc.ServiceSpec]:
+    if service is not None and service not in svc.SERVICES:
+        console.print(f"[red]error:[/red] unknown service {service!r}; use outcomes or attribution")
+        raise typer.Exit(2)
+    return svc.select(service)
+
+
+@app.command()
+def serve(
+    service: Annotated[str, typer.Argument(help="outcomes or attribution")],
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[
+        int | None, typer.Option(help="Port (8000 outcomes, 8001 attribution).")
+    ] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes (production: 2+).")] = 1,
+    reload: Annotated[bool, typer.Option(help="Reload on code change (development).")] = False,
+) -> None:
+    """Run one service with uvicorn (uvloop + httptools when installed)."""
+    import uvicorn
+
+    spec = _specs(service)[0]
+    uvicorn.run(
+        f"{spec.name}.app:create_app",
+        factory=True,
+        host=host,
+        port=port or spec.default_port,
+        workers=workers if not reload else None,
+        reload=reload,
+        log_level="warning",
+        access_log=False,  # our middleware logs one structured line per request
+        proxy_headers=True,
+        timeout_graceful_shutdown=20,
+    )
+
+
+@app.command()
+def migrate(
+    service: ServiceOpt = None,
+    revision: Annotated[str, typer.Option(help="Target revision.")] = "head",
+    downgrade: Annotated[bool, typer.Option(help="Downgrade to --revision instead.")] = False,
+) -> None:
+    """Bring the database(s) to the latest schema (or to --revision)."""
+    from ledgerkit import migrate as m
+
+    for spec in _specs(service):
+        url = spec.database_url()
+        cfg = spec.migrations()
+        try:
+            if downgrade:
+                asyncio.run(m.downgrade(url, cfg, revision))
+            else:
+                asyncio.run(m.upgrade(url, cfg, revision))
+            current = asyncio.run(m.current_revision(url, cfg))
+        except Exception as exc:
+            raise _fail(f"{spec.name}: migration failed: {exc}") from exc
+        out.print(f"{spec.name}: at revision {current or 'base'}")
+
+
+@app.command()
+def revision(
+    service: Annotated[str, typer.Option("--service", "-s")],
+    message: Annotated[str, typer.Option("--message", "-m")],
+) -> None:
+    """(Development) autogenerate a migration from the models against a scratch SQLite DB."""
+    import tempfile
+
+    from alembic import command
+    from ledgerkit import migrate as m
+    from ledgerkit.db import create_engine
+
+    spec = _specs(service)[0]
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/scratch.db"
+        cfg = spec.migrations()
+        asyncio.run(m.upgrade(url, cfg))
+
+        async def gen() -> None:
+            engine = create_engine(url)
+            async with engine.connect() as conn:
+
+                def run(sync_conn: Any) -> None:
+                    cfg.attributes["connection"] = sync_conn
+                    command.revision(cfg, message=message, autogenerate=True)
+
+                await conn.run_sync(run)
+            await engine.dispose()
+
+        asyncio.run(gen())
+
+
+@app.command("seed-demo")
+def seed_demo(service: ServiceOpt = None) -> None:
+    """Load demo data (idempotent): epics in every stream, KPIs, measurements, a rule set."""
+    import importlib
+
+    for spec in _specs(service):
+        try:
+            demo = importlib.import_module(f"{spec.name}.demo")
+        except ModuleNotFoundError:
+            out.print(f"{spec.name}: no demo data yet")
+            continue
+        try:
+            summary = asyncio.run(demo.seed(spec.settings()))
+        except Exception as exc:
+            raise _fail(f"{spec.name}: seeding failed: {exc}") from exc
+        out.print(f"{spec.name}: {summary}")
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Argument(help="Key name; recorded as the actor of changes.")],
+    scopes: Annotated[str, typer.Option(help="read,write,finance,admin")] = "read",
+    service: ServiceOpt = None,
+) -> None:
+    """Create a key (in both services unless --service) and print it once."""
+    from ledgerkit.auth import create_stored_key, generate_key, parse_scopes
+    from ledgerkit.db import Database
+    from ledgerkit.errors import LedgerError
+
+    try:
+        scope_set = parse_scopes(scopes)
+    except ValueError as exc:
+        raise _fail(str(exc)) from exc
+    key = generate_key()
+    for spec in _specs(service):
+
+        async def create(spec: svc.ServiceSpec = spec) -> None:
+            db = Database(spec.database_url())
+            try:
+                async with db.session(write=True) as session:
+                    await create_stored_key(session, spec.key_table, name, scope_set, key)
+            finally:
+                await db.dispose()
+
+        try:
+            asyncio.run(create())
+        except LedgerError as exc:
+            raise _fail(f"{spec.name}: {exc.detail}") from exc
+    out.print(key)
+
+
+@keys_app.command("list")
+def keys_list(service: ServiceOpt = None) -> None:
+    """List stored keys (name, prefix, scopes, created, revoked) — never the keys."""
+    from ledgerkit.db import Database
+    from rich.table import Table
+    from sqlalchemy import select
+
+    table = Table("service", "name", "prefix", "scopes", "created_at", "revoked_at")
+    for spec in _specs(service):
+
+        async def rows(spec: svc.ServiceSpec = spec) -> list[Any]:
+            db = Database(spec.database_url())
+            try:
+                async with db.session() as session:
+                    t = spec.key_table
+                    return list((await session.execute(select(t).order_by(t.c.id))).all())
+            finally:
+                await db.dispose()
+
+        for r in asyncio.run(rows()):
+            table.add_row(
+                spec.name, r.name, r.prefix + "…", r.scopes, str(r.created_at), str(r.revoked_at)
+            )
+    out.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(name: Annotated[str, typer.Argument()], service: ServiceOpt = None) -> None:
+    """Revoke a stored key by name."""
+    from ledgerkit.auth import revoke_stored_key
+    from ledgerkit.db import Database
+
+    revoked = 0
+    for spec in _specs(service):
+
+        async def revoke(spec: svc.ServiceSpec = spec) -> bool:
+            db = Database(spec.database_url())
+            try:
+                async with db.session(write=True) as session:
+                    return await revoke_stored_key(session, spec.key_table, name)
+            finally:
+                await db.dispose()
+
+        revoked += asyncio.run(revoke())
+    if not revoked:
+        raise _fail(f"no active key named {name!r}")
+    out.print(f"revoked {name} ({revoked} service(s))")
+
+
+@contracts_app.command("write")
+def contracts_write() -> None:
+    """Regenerate openapi/*.yaml and the GraphQL SDL files from the code."""
+    from ledger_cli.contracts import write_contracts
+
+    for path in write_contracts():
+        out.print(f"wrote {path}")
+
+
+@contracts_app.command("check")
+def contracts_check() -> None:
+    """Exit 1 when a committed contract differs from what the code generates."""
+    from ledger_cli.contracts import expected_files
+
+    stale = [p for p, text in expected_files().items() if not p.exists() or p.read_text() != text]
+    if stale:
+        raise _fail("stale contracts: " + ", ".join(str(p) for p in stale))
+    out.print("contracts up to date")
+
+
+@app.command()
+def up(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    seed: Annotated[bool, typer.Option(help="Load demo data.")] = True,
+) -> None:
+    """Migrate, load demo data and run both services until Ctrl-C (the README's command)."""
+    env = dict(os.environ)
+    env.setdefault("LEDGER_API_KEYS", f"{DEMO_KEY}:{DEMO_SCOPES}")
+    env.setdefault("OUTCOMES_API_KEY", DEMO_KEY)
+    env.setdefault("LOG_JSON", "false")
+    env.setdefault("LOG_LEVEL", "WARNING")
+    Path("data").mkdir(exist_ok=True)
+    ledger = [sys.executable, "-m", "ledger_cli"]
+    steps = [[*ledger, "migrate"]] + ([[*ledger, "seed-demo"]] if seed else [])
+    for step in steps:
+        if subprocess.call(step, env=env) != 0:
+            raise _fail(f"{' '.join(step[2:])} failed")
+    procs = [
+        subprocess.Popen([*ledger, "serve", name, "--host", host], env=env)
+        for name in ("outcomes", "attribution")
+    ]
+    out.print(
+        "\n[bold]Outcome Ledger is running[/bold]\n"
+        f"  outcomes     http://{host}:8000   (docs: http://{host}:8000/docs, "
+        f"scorecard: http://{host}:8000/embed/scorecard)\n"
+        f"  attribution  http://{host}:8001   (docs: http://{host}:8001/docs)\n"
+        f"  API key      {env['LEDGER_API_KEYS'].split(':')[0]}   "
+        f"(curl -H 'Authorization: Bearer {env['LEDGER_API_KEYS'].split(':')[0]}' "
+        f"http://{host}:8000/v1/epics)\n"
+        "  Ctrl-C stops both."
+    )
+    try:
+        while all(p.poll() is None for p in procs):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGINT)
+        for p in procs:
+            try:
+                p.wait(timeout=25)
+            except subprocess.TimeoutExpired:
+                p.kill()
+    codes = [p.returncode for p in procs]
+    if any(c not in (0, -signal.SIGINT, None) for c in codes):
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

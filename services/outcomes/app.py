@@ -1,0 +1,30 @@
+"""The outcomes service app factory: wires each domain's routes into one FastAPI app."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from ledgerkit.app import build_app
+
+from outcomes import __version__
+from outcomes.models import api_keys
+from outcomes.routers import ROUTERS
+from outcomes.settings import OutcomesSettings
+
+DESCRIPTION = (
+    "System of record for epics, KPIs (baseline, target), value hypotheses, measurements, "
+    "value-council scores and the decision log, with an append-only, hash-chained change log."
+)
+
+
+def create_app(settings: OutcomesSettings | None = None) -> FastAPI:
+    settings = settings or OutcomesSettings()
+    return build_app(
+        service="outcomes",
+        title="Outcome Ledger — outcomes",
+        version=__version__,
+        description=DESCRIPTION,
+        settings=settings,
+        database_url=settings.database_url,
+        key_table=api_keys,
+        routers=ROUTERS,
+    )

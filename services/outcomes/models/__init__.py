@@ -1,0 +1,16 @@
+"""All outcomes table models, in one package so domains never import each other's tables."""
+
+from __future__ import annotations
+
+from ledgerkit.auth import api_key_table
+from ledgerkit.db import new_metadata
+from sqlalchemy.orm import DeclarativeBase
+
+
+class Base(DeclarativeBase):
+    metadata = new_metadata()
+
+
+api_keys = api_key_table(Base.metadata, "outcomes_api_keys")
+
+__all__ = ["Base", "api_keys"]
