@@ -37,3 +37,9 @@ class Money(BaseModel):
     @classmethod
     def of(cls, amount: Decimal | str, currency: str) -> Money:
         return cls(amount=quantize_money(Decimal(amount)), currency=currency)
+
+
+def decimal_str(value: Decimal) -> str:
+    """A decimal without exponent or trailing zeros: 2.1000 → "2.1", 1E+1 → "10"."""
+    text = format(value.normalize(), "f")
+    return text if text != "-0" else "0"

@@ -4,4 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-ROUTERS: list[APIRouter] = []
+from outcomes.changes.routes import router as changes_router
+
+ROUTERS: list[APIRouter] = [changes_router]
