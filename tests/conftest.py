@@ -14,9 +14,10 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from ledgerkit.db import create_engine, is_sqlite, normalize_url
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+
+from ledgerkit.db import create_engine, is_sqlite, normalize_url
 
 # Keys for tests: one per scope, plus one with every scope.
 KEYS = {

@@ -109,6 +109,7 @@ def revision(
     import tempfile
 
     from alembic import command
+
     from ledgerkit import migrate as m
     from ledgerkit.db import create_engine
 
@@ -186,9 +187,10 @@ def keys_create(
 @keys_app.command("list")
 def keys_list(service: ServiceOpt = None) -> None:
     """List stored keys (name, prefix, scopes, created, revoked) — never the keys."""
-    from ledgerkit.db import Database
     from rich.table import Table
     from sqlalchemy import select
+
+    from ledgerkit.db import Database
 
     table = Table("service", "name", "prefix", "scopes", "created_at", "revoked_at")
     for spec in _specs(service):

@@ -8,8 +8,9 @@ from typing import Any
 
 from alembic.config import Config
 from fastapi import FastAPI
-from ledgerkit.settings import CommonSettings
 from sqlalchemy import MetaData, Table
+
+from ledgerkit.settings import CommonSettings
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 
-
 from ledgerkit.testing import app_client
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import httpx
 import pytest
 from fastapi import FastAPI
-from ledgerkit.auth import AdminDep, FinanceDep, ReadDep, WriteDep
-from ledgerkit.testing import app_client
 from pydantic import BaseModel, ConfigDict
 
+from ledgerkit.auth import AdminDep, FinanceDep, ReadDep, WriteDep
+from ledgerkit.testing import app_client
 from tests.conftest import KEYS
 
 PROBLEM = "application/problem+json"

@@ -1,0 +1,270 @@
+"""GraphQL plumbing both services share: auth context, limits, error masking, Relay pages.
+
+Limits (each answers a GraphQL error, never a crash): query text size, depth, aliases,
+and a cost budget where a list field multiplies the cost of what it selects by its
+`first` argument (or a default page size).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import strawberry
+from fastapi import Request
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    IntValueNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    VariableNode,
+)
+from strawberry.extensions import (
+    AddValidationRules,
+    MaskErrors,
+    MaxAliasesLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
+from strawberry.fastapi import BaseContext, GraphQLRouter
+from strawberry.types import Info
+
+from ledgerkit.auth import Principal, current_principal
+from ledgerkit.errors import Forbidden, LedgerError
+
+MAX_FIRST = 500
+DEFAULT_FIRST = 50
+T = TypeVar("T")
+
+
+@dataclass
+class GraphQLContext(BaseContext):
+    """Per-request context: who is calling, the database, and the request's DataLoaders."""
+
+    principal: Principal | None = None
+    loaders: dict[str, Any] = field(default_factory=dict)
+
+    def loader(self, name: str, factory: Callable[[], T]) -> T:
+        """One DataLoader per name per request: batches and caches within the request."""
+        if name not in self.loaders:
+            self.loaders[name] = factory()
+        loader: T = self.loaders[name]
+        return loader
+
+
+def require_scope(info: Info[GraphQLContext, Any], scope: str) -> Principal:
+    principal = info.context.principal
+    if principal is None or not principal.has(scope):
+        raise Forbidden(f"This needs the `{scope}` scope.")
+    return principal
+
+
+async def graphql_context(request: Request) -> GraphQLContext:
+    """Same bearer keys and scopes as REST; a missing/unknown key is a 401 problem."""
+    credentials = None
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        from fastapi.security import HTTPAuthorizationCredentials
+
+        credentials = HTTPAuthorizationCredentials(scheme="Bearer", credentials=header[7:])
+    principal = await current_principal(request, credentials)
+    return GraphQLContext(principal=principal)
+
+
+class QuerySizeLimiter(SchemaExtension):
+    """Refuse query documents larger than a cap before parsing them."""
+
+    max_bytes = 20_000
+
+    def on_parse(self) -> Iterator[None]:
+        query = self.execution_context.query or ""
+        if len(query.encode()) > self.max_bytes:
+            raise GraphQLError(
+                f"The query is {len(query.encode())} bytes; the limit is {self.max_bytes}."
+            )
+        yield
+
+
+def _first_arg(node: FieldNode, variables: dict[str, Any]) -> int | None:
+    for arg in node.arguments or ():
+        if arg.name.value != "first":
+            continue
+        if isinstance(arg.value, IntValueNode):
+            return int(arg.value.value)
+        if isinstance(arg.value, VariableNode):
+            value = variables.get(arg.value.name.value)
+            return int(value) if isinstance(value, int) else None
+    return None
+
+
+class QueryCostLimiter(SchemaExtension):
+    """A cost budget: each field costs 1 × the product of the page sizes above it."""
+
+    max_cost = 250_000
+    list_fields: frozenset[str] = frozenset()
+
+    def on_validate(self) -> Iterator[None]:
+        doc = self.execution_context.graphql_document
+        if doc is not None:
+            fragments = {
+                d.name.value: d for d in doc.definitions if isinstance(d, FragmentDefinitionNode)
+            }
+            variables = self.execution_context.variables or {}
+            for definition in doc.definitions:
+                if isinstance(definition, OperationDefinitionNode):
+                    cost = self._cost(definition.selection_set, 1, fragments, variables, 0)
+                    if cost > self.max_cost:
+                        raise GraphQLError(
+                            f"The query's estimated cost {cost} exceeds the budget "
+                            f"{self.max_cost}; ask for fewer rows (smaller `first`) or fields."
+                        )
+        yield
+
+    def _cost(
+        self,
+        selection: SelectionSetNode | None,
+        multiplier: int,
+        fragments: dict[str, FragmentDefinitionNode],
+        variables: dict[str, Any],
+        depth: int,
+    ) -> int:
+        if selection is None or depth > 50:
+            return 0
+        total = 0
+        for node in selection.selections:
+            if isinstance(node, FieldNode):
+                total += multiplier
+                first = _first_arg(node, variables)
+                size = (
+                    first
+                    if first is not None
+                    else (DEFAULT_FIRST if node.name.value in self.list_fields else 1)
+                )
+                total += self._cost(
+                    node.selection_set, multiplier * max(size, 1), fragments, variables, depth + 1
+                )
+            elif isinstance(node, InlineFragmentNode):
+                total += self._cost(node.selection_set, multiplier, fragments, variables, depth + 1)
+            elif isinstance(node, FragmentSpreadNode):
+                frag = fragments.get(node.name.value)
+                if frag is not None:
+                    total += self._cost(
+                        frag.selection_set, multiplier, fragments, variables, depth + 1
+                    )
+        return total
+
+
+def _should_mask(error: GraphQLError) -> bool:
+    # Our own errors and GraphQL's (syntax, validation, limits) are for the client to read;
+    # anything else is an internal failure and is masked.
+    original = error.original_error
+    return original is not None and not isinstance(original, LedgerError | GraphQLError)
+
+
+def schema_extensions(
+    *,
+    introspection: bool,
+    max_depth: int = 10,
+    max_aliases: int = 30,
+    max_cost: int = 250_000,
+    max_bytes: int = 20_000,
+    list_fields: frozenset[str] = frozenset(),
+) -> list[Any]:
+    size = type("SizeLimiter", (QuerySizeLimiter,), {"max_bytes": max_bytes})
+    cost = type(
+        "CostLimiter", (QueryCostLimiter,), {"max_cost": max_cost, "list_fields": list_fields}
+    )
+    # Factories, not instances: strawberry builds fresh extensions for every request.
+    extensions: list[Any] = [
+        size,
+        lambda: QueryDepthLimiter(max_depth=max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=max_aliases),
+        cost,
+        lambda: MaskErrors(should_mask_error=_should_mask, error_message="Internal server error"),
+    ]
+    if not introspection:
+        from graphql.validation import NoSchemaIntrospectionCustomRule
+
+        extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
+    return extensions
+
+
+def graphql_router(schema: strawberry.Schema, *, graphiql: bool) -> GraphQLRouter[Any, Any]:
+    context_getter: Callable[..., Awaitable[GraphQLContext]] = graphql_context
+    return GraphQLRouter(
+        schema,
+        path="/graphql",
+        context_getter=context_getter,
+        graphql_ide="graphiql" if graphiql else None,
+        include_in_schema=True,
+        tags=["graphql"],
+    )
+
+
+# ---- Relay connections ---------------------------------------------------------------
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[T]):
+    node: T
+    cursor: str
+
+
+@strawberry.type
+class Connection(Generic[T]):
+    edges: list[Edge[T]]
+    page_info: PageInfo
+    total_count: int
+
+
+def encode_offset(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode()
+
+
+def decode_offset(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(cursor.encode()).decode()
+        if not text.startswith("o:"):
+            raise ValueError(cursor)
+        return int(text[2:]) + 1
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise GraphQLError("`after` is not a cursor this service issued.") from exc
+
+
+def check_first(first: int) -> int:
+    if first < 0 or first > MAX_FIRST:
+        raise GraphQLError(f"`first` must be between 0 and {MAX_FIRST}; got {first}.")
+    return first
+
+
+def connection_from_slice(nodes: list[T], *, offset: int, first: int, total: int) -> Connection[T]:
+    """Build a connection from the `first + 1` rows fetched at `offset`."""
+    page = nodes[:first]
+    edges = [Edge(node=n, cursor=encode_offset(offset + i)) for i, n in enumerate(page)]
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=len(nodes) > first or offset + len(page) < total,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        total_count=total,
+    )
+
+
+def ledger_error_extensions(error: LedgerError) -> dict[str, Any]:
+    return {"code": error.code, "status": error.status}
