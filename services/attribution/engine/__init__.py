@@ -1,0 +1,111 @@
+"""The attribution engine: (agreed rules, input snapshot, range) → benefit lines.
+
+Pure and deterministic: no web, database or clock; only ``Decimal`` arithmetic over the
+arguments. Read ``compute.py`` top to bottom for finance's rules; README.md explains them.
+"""
+
+from .canonical import canonical_json, decimal_str, normalize_decimal
+from .checks import check_inputs
+from .compute import compute
+from .errors import EngineError, InputError, JsonPath, Problem, RulesError
+from .inputs import (
+    ContributionInput,
+    Direction,
+    EpicInput,
+    KpiInput,
+    MeasurementInput,
+    Money,
+    Per,
+    Snapshot,
+    ValuePerUnit,
+    input_hash,
+)
+from .periods import (
+    Cadence,
+    Period,
+    PeriodError,
+    format_period,
+    parse_period,
+    period_containing,
+    period_range,
+    periods_covering,
+    periods_per_year,
+    previous_periods,
+)
+from .results import (
+    BenefitLine,
+    EpicBenefit,
+    EpicKpiBenefit,
+    Gap,
+    RunResult,
+    RunTotals,
+    RunWarning,
+    StreamTotal,
+    UnattributedLine,
+)
+from .rules import (
+    BUILTIN_DEFAULTS,
+    EffectiveRules,
+    RuleFields,
+    RulesDocument,
+    TrailingMean,
+    ValuePerUnitRule,
+    check_rules,
+    content_hash,
+    normalized_rules,
+    parse_rules,
+    resolve,
+)
+
+__all__ = [
+    "BUILTIN_DEFAULTS",
+    "BenefitLine",
+    "Cadence",
+    "ContributionInput",
+    "Direction",
+    "EffectiveRules",
+    "EngineError",
+    "EpicBenefit",
+    "EpicInput",
+    "EpicKpiBenefit",
+    "Gap",
+    "InputError",
+    "JsonPath",
+    "KpiInput",
+    "MeasurementInput",
+    "Money",
+    "Per",
+    "Period",
+    "PeriodError",
+    "Problem",
+    "RuleFields",
+    "RulesDocument",
+    "RulesError",
+    "RunResult",
+    "RunTotals",
+    "RunWarning",
+    "Snapshot",
+    "StreamTotal",
+    "TrailingMean",
+    "UnattributedLine",
+    "ValuePerUnit",
+    "ValuePerUnitRule",
+    "canonical_json",
+    "check_inputs",
+    "check_rules",
+    "compute",
+    "content_hash",
+    "decimal_str",
+    "format_period",
+    "input_hash",
+    "normalize_decimal",
+    "normalized_rules",
+    "parse_period",
+    "parse_rules",
+    "period_containing",
+    "period_range",
+    "periods_covering",
+    "periods_per_year",
+    "previous_periods",
+    "resolve",
+]
