@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
+
 from ledgerkit.timeutil import iso_utc
 
 GENESIS = "0" * 64

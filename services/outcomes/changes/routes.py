@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+
 from ledgerkit.auth import ReadDep
 from ledgerkit.deps import SessionDep
 from ledgerkit.timeutil import as_utc
-
 from outcomes.changes import store
 from outcomes.changes.schemas import AuditVerifyRead, ChangePage, ChangeRead
 from outcomes.changes.service import verify_chain

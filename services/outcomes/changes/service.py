@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ledgerkit.timeutil import utcnow
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from ledgerkit.timeutil import utcnow
 from outcomes.changes import store
 from outcomes.changes.chain import GENESIS, entry_hash
 from outcomes.models import Change

@@ -8,7 +8,6 @@ as `Decimal`.
 from __future__ import annotations
 
 from ledgerkit.auth import api_key_table
-
 from outcomes.models.base import Base
 from outcomes.models.changes import Change, IdempotencyRecord
 from outcomes.models.epics import Contribution, Decision, Epic, EpicStream, Score

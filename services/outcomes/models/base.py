@@ -7,10 +7,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from ledgerkit.db import new_metadata
-from ledgerkit.timeutil import utcnow
 from sqlalchemy import JSON, DateTime, Numeric, String
 from sqlalchemy.orm import DeclarativeBase, mapped_column
+
+from ledgerkit.db import new_metadata
+from ledgerkit.timeutil import utcnow
 
 
 def new_id() -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import httpx
 from sqlalchemy import update
@@ -45,7 +46,7 @@ async def test_chain_feed_and_verify(
     assert page["head"] == 13
     rest = (await outcomes_client.get("/v1/changes", params={"after": 5})).json()
     assert [c["seq"] for c in rest["items"]] == list(range(6, 14))
-    assert all(c["prev_hash"] == p["hash"] for p, c in zip(page["items"], page["items"][1:]))
+    assert all(c["prev_hash"] == p["hash"] for p, c in itertools.pairwise(page["items"]))
 
     v = (await outcomes_client.get("/v1/audit/verify")).json()
     assert v == {
