@@ -37,7 +37,7 @@ def must(*cmd: str | Path, env: dict[str, str] | None = None) -> None:
 
 def install() -> None:
     """Create .venv and install the locked dependencies (skipped when nothing changed)."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py runs before anything checks
         sys.exit(f"Python 3.11+ is needed; this is {sys.version.split()[0]}")
     if not PY.exists():
         print(f"creating virtualenv in {VENV}", flush=True)

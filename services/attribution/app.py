@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from ledgerkit.app import build_app
 
 from attribution import __version__
 from attribution.models import api_keys
 from attribution.routers import ROUTERS
 from attribution.settings import AttributionSettings
+from ledgerkit.app import build_app
 
 DESCRIPTION = (
     "Rule sets agreed with finance (versioned, immutable once agreed) and reproducible runs "

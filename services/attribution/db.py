@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from alembic.config import Config
+
 from ledgerkit.migrate import alembic_config
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"

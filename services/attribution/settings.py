@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from ledgerkit.settings import CommonSettings
 from pydantic import AliasChoices, Field
+
+from ledgerkit.settings import CommonSettings
 
 
 class AttributionSettings(CommonSettings):

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from ledgerkit.app import build_app
 
+from ledgerkit.app import build_app
 from outcomes import __version__
 from outcomes.models import api_keys
 from outcomes.routers import ROUTERS

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+
 from ledgerkit.settings import CommonSettings
-from pydantic import AliasChoices, Field
 
 
 class OutcomesSettings(CommonSettings):
@@ -17,3 +18,76 @@ class OutcomesSettings(CommonSettings):
         validation_alias="ATTRIBUTION_URL",
         description="Where the attribution service answers (the scorecard reads benefits).",
     )
+
+    # --- Inbound webhooks (Jira Cloud, Azure DevOps); see docs/webhooks.md -----------------
+    jira_webhook_secret: SecretStr = Field(
+        default=SecretStr(""),
+        validation_alias="JIRA_WEBHOOK_SECRET",
+        description="Secret of the Jira admin webhook: when set, every Jira delivery must carry "
+        "a valid `X-Hub-Signature` (HMAC of the raw body); empty accepts unsigned deliveries.",
+    )
+    ado_basic_user: str = Field(default="", validation_alias="ADO_BASIC_USER")
+    ado_basic_password: SecretStr = Field(
+        default=SecretStr(""),
+        validation_alias="ADO_BASIC_PASSWORD",
+        description="With ADO_BASIC_USER: basic-auth credentials every Azure DevOps delivery "
+        "must present.",
+    )
+    ado_header_name: str = Field(
+        default="X-Outcome-Ledger-Token",
+        validation_alias="ADO_HEADER_NAME",
+        description="Header that carries ADO_HEADER_SECRET on Azure DevOps deliveries.",
+    )
+    ado_header_secret: SecretStr = Field(
+        default=SecretStr(""),
+        validation_alias="ADO_HEADER_SECRET",
+        description="When set, every Azure DevOps delivery must send it in ADO_HEADER_NAME.",
+    )
+    webhook_epic_types: list[str] = Field(
+        default_factory=lambda: ["Epic"],
+        validation_alias="WEBHOOK_EPIC_TYPES",
+        description="Jira issue types / ADO work-item types that become epics (JSON list, "
+        "case-insensitive); other types are recorded as `ignored`.",
+    )
+    jira_stream_label_prefix: str = Field(
+        default="outcome-", min_length=1, validation_alias="JIRA_STREAM_LABEL_PREFIX"
+    )
+    jira_kpi_label_prefix: str = Field(
+        default="kpi-", min_length=1, validation_alias="JIRA_KPI_LABEL_PREFIX"
+    )
+    ado_stream_tag_prefix: str = Field(
+        default="Outcome:", min_length=1, validation_alias="ADO_STREAM_TAG_PREFIX"
+    )
+    ado_kpi_tag_prefix: str = Field(
+        default="KPI:", min_length=1, validation_alias="ADO_KPI_TAG_PREFIX"
+    )
+    jira_status_map: dict[str, str] = Field(
+        default_factory=dict,
+        validation_alias="JIRA_STATUS_MAP",
+        description="JSON object: Jira status name → epic status, merged over the defaults.",
+    )
+    ado_state_map: dict[str, str] = Field(
+        default_factory=dict,
+        validation_alias="ADO_STATE_MAP",
+        description="JSON object: ADO state name → epic status, merged over the defaults.",
+    )
+    jira_start_date_field: str = Field(
+        default="customfield_10015",
+        validation_alias="JIRA_START_DATE_FIELD",
+        description="Jira field holding an epic's start date (site-specific custom field id).",
+    )
+    webhook_max_labels: int = Field(
+        default=500,
+        ge=1,
+        validation_alias="WEBHOOK_MAX_LABELS",
+        description="A delivery with more labels/tags than this is rejected (422).",
+    )
+
+    @field_validator("jira_status_map", "ado_state_map")
+    @classmethod
+    def _known_statuses(cls, value: dict[str, str]) -> dict[str, str]:
+        allowed = ("proposed", "active", "paused", "done", "cut")
+        bad = {k: v for k, v in value.items() if v not in allowed}
+        if bad:
+            raise ValueError(f"unknown epic status in {bad}; allowed: {', '.join(allowed)}")
+        return value

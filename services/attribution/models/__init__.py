@@ -5,9 +5,10 @@ Table names are prefixed so both services can share one PostgreSQL database.
 
 from __future__ import annotations
 
+from sqlalchemy.orm import DeclarativeBase
+
 from ledgerkit.auth import api_key_table
 from ledgerkit.db import new_metadata
-from sqlalchemy.orm import DeclarativeBase
 
 
 class Base(DeclarativeBase):

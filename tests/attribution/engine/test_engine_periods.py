@@ -1,6 +1,7 @@
 from datetime import date
 
 import pytest
+
 from attribution.engine import (
     PeriodError,
     format_period,

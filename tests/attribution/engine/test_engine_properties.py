@@ -7,6 +7,9 @@ from datetime import date
 from decimal import Decimal, localcontext
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from attribution.engine import (
     Cadence,
     ContributionInput,
@@ -22,8 +25,6 @@ from attribution.engine import (
     content_hash,
     input_hash,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 PERIODS = {
     "monthly": [f"2026-0{m}" for m in range(1, 7)],

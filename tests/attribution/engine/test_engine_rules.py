@@ -5,6 +5,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+
 from attribution.engine import (
     RulesError,
     TrailingMean,

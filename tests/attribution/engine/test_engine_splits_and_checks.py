@@ -6,6 +6,7 @@ from decimal import Decimal as D
 from typing import Any
 
 import pytest
+
 from attribution.engine import (
     ContributionInput,
     EpicInput,
