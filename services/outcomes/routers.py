@@ -5,5 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from outcomes.changes.routes import router as changes_router
+from outcomes.epics.routes import router as epics_router
 
 ROUTERS: list[APIRouter] = [changes_router]
+ROUTERS.append(epics_router)

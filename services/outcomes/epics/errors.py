@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ledgerkit.errors import Conflict, NotFound
+from ledgerkit.errors import Conflict, LedgerError, NotFound
 
 
 class EpicNotFound(NotFound):
@@ -11,3 +11,13 @@ class EpicNotFound(NotFound):
 
 class DuplicateEpicKey(Conflict):
     code, title = "duplicate-epic-key", "Duplicate epic key"
+
+
+class UnsupportedMediaType(LedgerError):
+    status, code, title = 415, "unsupported-media-type", "Unsupported media type"
+
+
+class EpicArchived(Conflict):
+    """Scores and decisions are for live epics; restore an archived one first."""
+
+    code, title = "epic-archived", "Epic archived"

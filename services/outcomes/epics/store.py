@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from collections.abc import Sequence
+
+from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from outcomes.models import Epic
+from outcomes.epics.schemas import EpicFilters
+from outcomes.models import Change, Contribution, Epic, EpicStream, Kpi
 
 
 async def get_by_ref(session: AsyncSession, ref: str, *, for_update: bool = False) -> Epic | None:
@@ -16,3 +19,88 @@ async def get_by_ref(session: AsyncSession, ref: str, *, for_update: bool = Fals
     if for_update:
         stmt = stmt.with_for_update()
     return (await session.scalars(stmt.limit(1))).first()
+
+
+async def lock(session: AsyncSession, epic: Epic) -> Epic:
+    """Re-read the epic's row under a row lock (PostgreSQL `FOR UPDATE`; SQLite writers
+    already hold the database write lock), refreshing the loaded object, so a version check
+    made afterwards cannot race another writer."""
+    stmt = (
+        select(Epic)
+        .where(Epic.pk == epic.pk)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return (await session.scalars(stmt)).one()
+
+
+async def key_exists(session: AsyncSession, key: str, *, other_than: int | None = None) -> bool:
+    stmt = select(Epic.pk).where(Epic.key == key)
+    if other_than is not None:
+        stmt = stmt.where(Epic.pk != other_than)
+    return (await session.scalar(stmt.limit(1))) is not None
+
+
+async def set_streams(session: AsyncSession, epic_pk: int, streams: Sequence[str]) -> None:
+    """Mirror the epic's `streams` list into `epic_streams` (the indexed filter table)."""
+    await session.execute(delete(EpicStream).where(EpicStream.epic_pk == epic_pk))
+    for s in streams:
+        session.add(EpicStream(epic_pk=epic_pk, stream=s))
+
+
+def _filtered(stmt: Select[Epic], f: EpicFilters) -> Select[Epic]:
+    if f.status is not None:
+        stmt = stmt.where(Epic.status == f.status)
+    elif not f.include_archived:
+        stmt = stmt.where(Epic.status != "archived")
+    if f.stream is not None:
+        stmt = stmt.where(
+            Epic.pk.in_(select(EpicStream.epic_pk).where(EpicStream.stream == f.stream))
+        )
+    if f.kpi is not None:
+        stmt = stmt.where(
+            Epic.pk.in_(
+                select(Contribution.epic_pk)
+                .join(Kpi, Kpi.pk == Contribution.kpi_pk)
+                .where(Kpi.slug == f.kpi)
+            )
+        )
+    if f.source is not None:
+        stmt = stmt.where(Epic.source == f.source)
+    if f.team is not None:
+        stmt = stmt.where(func.lower(Epic.team) == f.team.lower())
+    if f.q:
+        pattern = "%" + f.q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern += "%"
+        stmt = stmt.where(
+            or_(
+                func.lower(Epic.title).like(pattern, escape="\\"),
+                func.lower(Epic.key).like(pattern, escape="\\"),
+            )
+        )
+    return stmt
+
+
+async def list_page(
+    session: AsyncSession, f: EpicFilters, *, after_pk: int | None, limit: int
+) -> Sequence[Epic]:
+    """Up to `limit` epics after `after_pk`, in creation (pk) order."""
+    stmt = _filtered(select(Epic), f)
+    if after_pk is not None:
+        stmt = stmt.where(Epic.pk > after_pk)
+    return (await session.scalars(stmt.order_by(Epic.pk).limit(limit))).all()
+
+
+async def last_status_before_archive(session: AsyncSession, epic_id: str) -> str | None:
+    """The status the epic had before it was archived, from the change log."""
+    rows = await session.scalars(
+        select(Change.data)
+        .where(Change.entity == "epic", Change.entity_id == epic_id)
+        .order_by(Change.seq.desc())
+        .limit(50)
+    )
+    for data in rows:
+        status = data.get("status") if isinstance(data, dict) else None
+        if isinstance(status, str) and status != "archived":
+            return status
+    return None

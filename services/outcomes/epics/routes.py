@@ -1,0 +1,162 @@
+"""`/v1/epics`: create, list, read, merge-patch, archive."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
+
+from ledgerkit.auth import ReadDep, WriteDep
+from ledgerkit.deps import SessionDep
+from ledgerkit.errors import PreconditionFailed, ValidationFailed, error_responses
+from ledgerkit.etag import IfMatchHeader, etag, expected_version
+from ledgerkit.pagination import CursorParam, LimitParam
+from outcomes.epics import service
+from outcomes.epics.errors import DuplicateEpicKey, EpicNotFound, UnsupportedMediaType
+from outcomes.epics.schemas import (
+    EpicCreate,
+    EpicFilters,
+    EpicPage,
+    EpicRead,
+    EpicSource,
+    EpicStatus,
+    EpicUpdate,
+    StreamName,
+)
+from outcomes.idempotency import IdempotentRoute
+
+router = APIRouter(tags=["epics"], route_class=IdempotentRoute)
+
+_PATCH_TYPES = ("application/merge-patch+json", "application/json")
+
+
+def _located(response: Response, epic: EpicRead) -> None:
+    response.headers["ETag"] = etag(epic.version)
+
+
+def require_patch_type(request: Request) -> None:
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype not in _PATCH_TYPES:
+        raise UnsupportedMediaType(
+            f"Send the patch as {' or '.join(_PATCH_TYPES)} (got {ctype or 'none'}).",
+            accepted=list(_PATCH_TYPES),
+        )
+
+
+@router.post(
+    "/v1/epics",
+    operation_id="epics-create_epic",
+    status_code=201,
+    response_model=EpicRead,
+    responses=error_responses(DuplicateEpicKey, ValidationFailed),
+)
+async def create_epic(
+    body: EpicCreate, session: SessionDep, principal: WriteDep, response: Response
+) -> EpicRead:
+    epic = await service.create_epic(session, body, principal.name)
+    read = service.epic_read(epic)
+    response.headers["Location"] = f"/v1/epics/{read.id}"
+    _located(response, read)
+    return read
+
+
+@router.get(
+    "/v1/epics",
+    operation_id="epics-list_epics",
+    response_model=EpicPage,
+    responses=error_responses(ValidationFailed),
+)
+async def list_epics(
+    session: SessionDep,
+    _: ReadDep,
+    stream: Annotated[StreamName | None, Query(description="Revenue, Cost, Risk or CX.")] = None,
+    status: Annotated[EpicStatus | None, Query()] = None,
+    kpi: Annotated[str | None, Query(max_length=100, description="KPI slug.")] = None,
+    source: Annotated[EpicSource | None, Query()] = None,
+    team: Annotated[str | None, Query(max_length=200)] = None,
+    q: Annotated[
+        str | None, Query(max_length=200, description="Case-insensitive title/key search.")
+    ] = None,
+    include_archived: bool = False,
+    limit: LimitParam = 50,
+    cursor: CursorParam = None,
+) -> EpicPage:
+    filters = EpicFilters(
+        stream=stream,
+        status=status,
+        kpi=kpi,
+        source=source,
+        team=team,
+        q=q,
+        include_archived=include_archived,
+    )
+    rows, next_cursor = await service.list_epics(session, filters, limit, cursor)
+    return EpicPage(items=[service.epic_read(e) for e in rows], next_cursor=next_cursor)
+
+
+@router.get(
+    "/v1/epics/{ref}",
+    operation_id="epics-get_epic",
+    response_model=EpicRead,
+    responses=error_responses(EpicNotFound),
+)
+async def get_epic(ref: str, session: SessionDep, _: ReadDep, response: Response) -> EpicRead:
+    read = service.epic_read(await service.get_epic(session, ref))
+    _located(response, read)
+    return read
+
+
+@router.patch(
+    "/v1/epics/{ref}",
+    operation_id="epics-update_epic",
+    response_model=EpicRead,
+    responses=error_responses(
+        EpicNotFound, DuplicateEpicKey, PreconditionFailed, UnsupportedMediaType, ValidationFailed
+    ),
+    dependencies=[Depends(require_patch_type)],
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/merge-patch+json": {
+                    "schema": {"$ref": "#/components/schemas/EpicUpdate"}
+                }
+            }
+        }
+    },
+)
+async def update_epic(
+    ref: str,
+    patch: Annotated[EpicUpdate, Body()],
+    session: SessionDep,
+    principal: WriteDep,
+    response: Response,
+    if_match: IfMatchHeader = None,
+) -> EpicRead:
+    epic = await service.get_epic(session, ref)
+    epic = await service.update_epic(
+        session,
+        epic,
+        patch.model_dump(exclude_unset=True),
+        principal.name,
+        expected_version=expected_version(if_match, epic.version),
+    )
+    read = service.epic_read(epic)
+    _located(response, read)
+    return read
+
+
+@router.delete(
+    "/v1/epics/{ref}",
+    operation_id="epics-archive_epic",
+    status_code=204,
+    response_class=Response,
+    responses=error_responses(EpicNotFound, PreconditionFailed),
+)
+async def archive_epic(
+    ref: str, session: SessionDep, principal: WriteDep, if_match: IfMatchHeader = None
+) -> Response:
+    epic = await service.get_epic(session, ref)
+    epic = await service.archive_epic(
+        session, epic, principal.name, expected_version=expected_version(if_match, epic.version)
+    )
+    return Response(status_code=204, headers={"ETag": etag(epic.version)})
