@@ -6,6 +6,10 @@ from fastapi import APIRouter
 
 from outcomes.changes.routes import router as changes_router
 from outcomes.epics.routes import router as epics_router
+from outcomes.kpis.routes import router as kpis_router
+from outcomes.measurements.routes import router as measurements_router
 
 ROUTERS: list[APIRouter] = [changes_router]
 ROUTERS.append(epics_router)
+ROUTERS.append(kpis_router)
+ROUTERS.append(measurements_router)

@@ -11,3 +11,10 @@ class KpiNotFound(NotFound):
 
 class DuplicateKpiSlug(Conflict):
     code, title = "duplicate-kpi-slug", "Duplicate KPI slug"
+
+
+class CadenceInUse(Conflict):
+    """Changing the cadence would orphan stored measurements (their periods would no longer
+    match), so it is refused while the KPI has any."""
+
+    code, title = "kpi-cadence-in-use", "KPI cadence cannot change"
