@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -146,7 +147,21 @@ class RequestContextMiddleware:
             chunks.append(chunk)
             more = message.get("more_body", False)
         if too_big:
-            scope.setdefault("state", {})["body_too_large"] = True
+            state = scope.setdefault("state", {})
+            state["body_too_large"] = True
+            if _accepts_truncated_body(scope):
+                # The route records what it can of the request (e.g. a webhook inbox) and
+                # answers 413 itself; it gets at most TRUNCATED_BODY_BYTES of the body.
+                state["body_size"] = int(declared) if declared and declared.isdigit() else size
+                while more and size < TRUNCATED_BODY_BYTES:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        return receive
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
+                    chunks.append(chunk)
+                    more = message.get("more_body", False)
+                return _replay(b"".join(chunks)[:TRUNCATED_BODY_BYTES], receive)
             response = problem_response(
                 413,
                 "payload-too-large",
@@ -156,17 +171,44 @@ class RequestContextMiddleware:
             )
             await response(scope, receive, send)
             return None
-        body = b"".join(chunks)
-        sent = False
+        return _replay(b"".join(chunks), receive)
 
-        async def replay() -> Message:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
 
-        return replay
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+TRUNCATED_BODY_BYTES = 64 * 1024
+_TRUNCATED_ATTR = "ledger_accepts_truncated_body"
+
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+
+
+def accepts_truncated_body(endpoint: Endpoint) -> Endpoint:
+    """Mark a route endpoint that wants to see requests whose body is over the size cap:
+    it gets the first TRUNCATED_BODY_BYTES, `request.state.body_too_large` is True and
+    `request.state.body_size` the size, and it must answer 413 itself."""
+    setattr(endpoint, _TRUNCATED_ATTR, True)
+    return endpoint
+
+
+def _accepts_truncated_body(scope: Scope) -> bool:
+    router = getattr(scope.get("app"), "router", None)
+    for route in getattr(router, "routes", ()):
+        if getattr(route, "path", None) == scope["path"] and getattr(
+            getattr(route, "endpoint", None), _TRUNCATED_ATTR, False
+        ):
+            return True
+    return False
 
 
 def client_ip(scope: dict[str, Any]) -> str:

@@ -77,10 +77,12 @@ class OutcomesSettings(CommonSettings):
         description="Jira field holding an epic's start date (site-specific custom field id).",
     )
     webhook_max_labels: int = Field(
-        default=500,
+        default=100,
         ge=1,
+        le=100,
         validation_alias="WEBHOOK_MAX_LABELS",
-        description="A delivery with more labels/tags than this is rejected (422).",
+        description="A delivery with more labels/tags than this (at most 100, what an epic "
+        "holds) is rejected (422).",
     )
 
     @field_validator("jira_status_map", "ado_state_map")

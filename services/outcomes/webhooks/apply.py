@@ -1,0 +1,236 @@
+"""Apply one parsed delivery to the ledger, inside the caller's transaction.
+
+Every change goes through the epics (and contributions) services with actor `jira` / `ado`;
+this module only decides *what* to ask for: duplicate, stale, ignored, create, update,
+archive or restore, and which fields the source owns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ledgerkit.timeutil import as_utc, iso_utc
+from outcomes.epics.schemas import EpicCreate
+from outcomes.epics.service import (
+    archive_epic,
+    create_epic,
+    restore_epic,
+    update_epic,
+    validation_failed,
+)
+from outcomes.models import Epic
+from outcomes.webhooks import links, store
+from outcomes.webhooks.config import WebhookConfig
+from outcomes.webhooks.errors import ProcessingError
+from outcomes.webhooks.events import ItemState, SourceEvent
+from outcomes.webhooks.mapping import map_labels, map_status, warning
+
+SOURCE_LABEL = {"jira": "Jira", "ado": "Azure DevOps"}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # processed | ignored | stale | duplicate | failed
+    reason: str | None
+    epic_id: str | None
+
+
+def _is_epic_type(state: ItemState | None, config: WebhookConfig) -> bool:
+    return state is not None and (state.item_type or "").casefold() in config.epic_types
+
+
+def _type_note(event: SourceEvent, config: WebhookConfig) -> str:
+    kind = event.state.item_type if event.state else None
+    return (
+        f"{SOURCE_LABEL[event.source]} type {kind!r} is not an epic type "
+        f"(WEBHOOK_EPIC_TYPES: {', '.join(sorted(config.epic_types))})"
+    )
+
+
+def is_stale(epic: Epic, event: SourceEvent) -> bool:
+    """Older than the newest source update already applied to the epic. ADO orders by rev,
+    then by notification time (a delete and a restore share a rev); Jira by `updated`
+    (else the event timestamp). Equal is not stale: it is the same state again."""
+    last_at = as_utc(epic.source_updated_at) if epic.source_updated_at else None
+    if (
+        event.order_rev is not None
+        and epic.source_rev is not None
+        and event.order_rev != epic.source_rev
+    ):
+        return event.order_rev < epic.source_rev
+    return last_at is not None and event.order_at < last_at
+
+
+def _stale_note(epic: Epic) -> str:
+    at = iso_utc(epic.source_updated_at) if epic.source_updated_at else "?"
+    rev = f"rev {epic.source_rev}, " if epic.source_rev is not None else ""
+    return f"older than the last update applied to {epic.key} ({rev}{at}); not applied"
+
+
+def _source_fields(event: SourceEvent, warnings: list[Any] | None) -> dict[str, Any]:
+    out: dict[str, Any] = {"source_updated_at": event.order_at}
+    if event.order_rev is not None:
+        out["source_rev"] = event.order_rev
+    if warnings is not None:
+        out["warnings"] = warnings
+    return out
+
+
+def _merge_warnings(epic: Epic | None, source: str, mine: list[dict[str, Any]]) -> list[Any]:
+    """Replace this source's warnings, keep anybody else's."""
+    kept = [
+        w
+        for w in (epic.warnings if epic is not None else None) or []
+        if not (isinstance(w, dict) and w.get("source") == source)
+    ]
+    return kept + [{**w, "source": source} for w in mine]
+
+
+def _clip(value: str | None, size: int) -> str | None:
+    return value[:size].strip() or None if value else None
+
+
+async def _desired(
+    session: AsyncSession, event: SourceEvent, state: ItemState, config: WebhookConfig
+) -> tuple[dict[str, Any], list[str], list[dict[str, Any]]]:
+    """The epic fields the source owns, the KPI slugs to link and the warnings."""
+    if event.source == "jira":
+        labels = map_labels(state.labels, config.jira_stream_prefix, config.jira_kpi_prefix)
+    else:
+        labels = map_labels(state.labels, config.ado_stream_prefix, config.ado_kpi_prefix)
+    warnings = list(labels.warnings)
+    known = await store.existing_kpis(session, labels.kpis)
+    for slug in labels.kpis:
+        if slug not in known:
+            warnings.append(
+                warning("unknown-kpi", f"no KPI has the slug {slug!r}; not linked", kpi=slug)
+            )
+    fields: dict[str, Any] = {
+        "key": event.key,
+        "title": _clip(state.title, 500) or event.key,
+        "streams": labels.streams,
+        "labels": list(state.labels),
+        "owner": _clip(state.owner, 200),
+        "team": _clip(state.team, 200),
+        "start_date": state.start_date,
+        "target_date": state.target_date,
+    }
+    if state.start_date and state.target_date and state.target_date < state.start_date:
+        fields["start_date"] = fields["target_date"] = None
+        warnings.append(
+            warning("dates-out-of-order", "target date is before start date; dates not synced")
+        )
+    status = map_status(event.source, state, config)
+    if status is not None:
+        fields["status"] = status
+    elif state.status_name:
+        warnings.append(
+            warning(
+                "unmapped-status",
+                f"status {state.status_name!r} maps to no epic status; status left as is",
+                status_name=state.status_name,
+            )
+        )
+    return fields, [s for s in labels.kpis if s in known], warnings
+
+
+async def apply_event(
+    session: AsyncSession, pk: int, event: SourceEvent, config: WebhookConfig
+) -> Outcome:
+    if event.action == "ignore" or event.item_id is None:
+        return Outcome("ignored", event.note, None)
+    await store.lock_item(session, event.source, event.item_id)
+    original = await store.find_done(session, event.source, event.dedupe_key, other_than=pk)
+    if original is not None:
+        return Outcome("duplicate", f"already received as delivery {original}", None)
+    epic = await store.epic_by_source(session, event.source, event.item_id)
+    if epic is not None and is_stale(epic, event):
+        return Outcome("stale", _stale_note(epic), epic.id)
+    if event.action == "delete":
+        return await _delete(session, epic, event)
+    if not _is_epic_type(event.state, config):
+        note = _type_note(event, config)
+        if epic is not None:
+            note += f"; epic {epic.key} left unchanged"
+        return Outcome("ignored", note, epic.id if epic else None)
+    assert event.state is not None
+    if epic is not None and epic.status == "archived":
+        if event.action != "restore":
+            return Outcome(
+                "ignored",
+                f"epic {epic.key} is archived; restore it (or the item) to resume syncing",
+                epic.id,
+            )
+        epic = await restore_epic(session, epic, event.source)
+    fields, kpis, warnings = await _desired(session, event, event.state, config)
+    if epic is None:
+        epic = await _create(session, event, fields, warnings)
+        note = "epic created"
+    else:
+        await _update(session, epic, event, fields, warnings)
+        note = "epic restored and updated" if event.action == "restore" else "epic updated"
+    await links.link_kpis(session, epic, kpis, actor=event.source)
+    return Outcome("processed", note, epic.id)
+
+
+async def _create(
+    session: AsyncSession,
+    event: SourceEvent,
+    fields: dict[str, Any],
+    warnings: list[dict[str, Any]],
+) -> Epic:
+    assert event.key is not None
+    taken = await store.epic_by_key(session, event.key)
+    if taken is not None:
+        raise ProcessingError(
+            f"the key {event.key} is already used by epic {taken.id} (source {taken.source}"
+            f"{', id ' + taken.source_id if taken.source_id else ''}); change that epic's key, "
+            "then replay this delivery"
+        )
+    try:
+        data = EpicCreate.model_validate(
+            {**fields, "source": event.source, "source_id": event.item_id}
+        )
+    except ValidationError as exc:
+        raise validation_failed(exc, ("epic",)) from exc
+    return await create_epic(
+        session,
+        data,
+        event.source,
+        source_fields=_source_fields(event, _merge_warnings(None, event.source, warnings)),
+    )
+
+
+async def _update(
+    session: AsyncSession,
+    epic: Epic,
+    event: SourceEvent,
+    fields: dict[str, Any],
+    warnings: list[dict[str, Any]],
+) -> None:
+    # The source owns these fields; a merge patch with null removes (e.g. unassigned).
+    await update_epic(
+        session,
+        epic,
+        fields,
+        event.source,
+        source_fields=_source_fields(event, _merge_warnings(epic, event.source, warnings)),
+    )
+
+
+async def _delete(session: AsyncSession, epic: Epic | None, event: SourceEvent) -> Outcome:
+    if epic is None:
+        return Outcome("ignored", "no epic is linked to this item; nothing to archive", None)
+    already = epic.status == "archived"
+    # Bookkeeping first (no visible change, no version bump), then the archive itself.
+    epic = await update_epic(
+        session, epic, {}, event.source, source_fields=_source_fields(event, None)
+    )
+    if already:
+        return Outcome("processed", f"epic {epic.key} was already archived", epic.id)
+    epic = await archive_epic(session, epic, event.source)
+    return Outcome("processed", "epic archived", epic.id)

@@ -1,0 +1,145 @@
+"""SQL for the webhook inbox and the epic lookups webhooks need."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
+
+from outcomes.models import Contribution, Epic, Kpi, WebhookDelivery
+from outcomes.models.base import new_id
+from outcomes.webhooks.events import SourceEvent
+
+# A delivery in one of these states has been dealt with: a later one with the same
+# dedupe key is a duplicate. `failed` / `received` ones are not, so a retry still applies.
+DONE_STATUSES = ("processed", "ignored", "stale")
+# Advisory-lock class for "one webhook at a time per source item" (PostgreSQL).
+_ITEM_LOCK_CLASS = 0x77686B  # "whk"
+
+
+async def insert_delivery(session: AsyncSession, values: dict[str, Any]) -> tuple[int, str]:
+    public_id = new_id()
+    pk = await session.scalar(
+        insert(WebhookDelivery).values(id=public_id, **values).returning(WebhookDelivery.pk)
+    )
+    assert pk is not None
+    return pk, public_id
+
+
+async def lock_item(session: AsyncSession, source: str, item_id: str) -> None:
+    """Serialize processing per source item so ordering and dedupe decisions cannot race.
+    PostgreSQL: a transaction-scoped advisory lock; SQLite writers hold the database lock."""
+    if session.get_bind().dialect.name == "postgresql":
+        key = zlib.crc32(f"{source}:{item_id}".encode()) - 2**31  # fits int4
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(:c, :k)"), {"c": _ITEM_LOCK_CLASS, "k": key}
+        )
+
+
+async def find_done(
+    session: AsyncSession, source: str, dedupe_key: str, *, other_than: int
+) -> str | None:
+    """The id of an earlier delivery with this dedupe key that was already dealt with."""
+    return await session.scalar(
+        select(WebhookDelivery.id)
+        .where(
+            WebhookDelivery.source == source,
+            WebhookDelivery.dedupe_key == dedupe_key,
+            WebhookDelivery.pk != other_than,
+            WebhookDelivery.status.in_(DONE_STATUSES),
+        )
+        .order_by(WebhookDelivery.pk)
+        .limit(1)
+    )
+
+
+async def mark(
+    session: AsyncSession,
+    pk: int,
+    *,
+    status: str,
+    reason: str | None,
+    epic_id: str | None,
+    processed_at: datetime,
+    event: SourceEvent | None = None,
+) -> None:
+    """Record the outcome of one processing attempt (and what the event was parsed into,
+    which a replay of a once-rejected delivery learns only now)."""
+    values: dict[str, Any] = {
+        "status": status,
+        "reason": reason,
+        "epic_id": epic_id,
+        "processed_at": processed_at,
+        "attempts": WebhookDelivery.attempts + 1,
+    }
+    if event is not None:
+        values.update(
+            event_type=event.event_type,
+            dedupe_key=event.dedupe_key[:300],
+            item_key=event.item_id,
+            item_order=event.item_order,
+        )
+    await session.execute(update(WebhookDelivery).where(WebhookDelivery.pk == pk).values(values))
+
+
+async def get(session: AsyncSession, delivery_id: str) -> WebhookDelivery | None:
+    return (
+        await session.scalars(select(WebhookDelivery).where(WebhookDelivery.id == delivery_id))
+    ).first()
+
+
+async def list_page(
+    session: AsyncSession,
+    *,
+    status: str | None,
+    source: str | None,
+    after_pk: int | None,
+    limit: int,
+) -> list[tuple[WebhookDelivery, int]]:
+    """Deliveries in arrival order with their body sizes (bodies are not loaded)."""
+    stmt = select(WebhookDelivery, func.length(WebhookDelivery.body)).options(
+        defer(WebhookDelivery.body)
+    )
+    if status is not None:
+        stmt = stmt.where(WebhookDelivery.status == status)
+    if source is not None:
+        stmt = stmt.where(WebhookDelivery.source == source)
+    if after_pk is not None:
+        stmt = stmt.where(WebhookDelivery.pk > after_pk)
+    rows = await session.execute(stmt.order_by(WebhookDelivery.pk).limit(limit))
+    return [(row[0], int(row[1] or 0)) for row in rows]
+
+
+async def epic_by_source(session: AsyncSession, source: str, source_id: str) -> Epic | None:
+    stmt = (
+        select(Epic)
+        .where(Epic.source == source, Epic.source_id == source_id)
+        .order_by(Epic.pk)
+        .limit(1)
+    )
+    return (await session.scalars(stmt)).first()
+
+
+async def epic_by_key(session: AsyncSession, key: str) -> Epic | None:
+    return (await session.scalars(select(Epic).where(Epic.key == key).limit(1))).first()
+
+
+async def existing_kpis(session: AsyncSession, slugs: Sequence[str]) -> set[str]:
+    if not slugs:
+        return set()
+    rows = await session.scalars(select(Kpi.slug).where(Kpi.slug.in_(list(slugs))))
+    return set(rows.all())
+
+
+async def linked_kpis(session: AsyncSession, epic_pk: int) -> dict[str, Contribution]:
+    rows = await session.execute(
+        select(Kpi.slug, Contribution)
+        .join(Kpi, Kpi.pk == Contribution.kpi_pk)
+        .where(Contribution.epic_pk == epic_pk)
+    )
+    return {row[0]: row[1] for row in rows}
