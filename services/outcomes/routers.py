@@ -8,8 +8,14 @@ from outcomes.changes.routes import router as changes_router
 from outcomes.epics.routes import router as epics_router
 from outcomes.kpis.routes import router as kpis_router
 from outcomes.measurements.routes import router as measurements_router
+from outcomes.scores.routes import router as scores_router
+from outcomes.decisions.routes import router as decisions_router
+from outcomes.exports.routes import router as exports_router
 
 ROUTERS: list[APIRouter] = [changes_router]
 ROUTERS.append(epics_router)
 ROUTERS.append(kpis_router)
 ROUTERS.append(measurements_router)
+ROUTERS.append(scores_router)
+ROUTERS.append(decisions_router)
+ROUTERS.append(exports_router)

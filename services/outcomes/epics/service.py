@@ -103,17 +103,24 @@ async def get_epic(session: AsyncSession, ref: str) -> Epic:
     return epic
 
 
-async def list_epics(
-    session: AsyncSession, filters: EpicFilters, limit: int, cursor: str | None
-) -> tuple[list[Epic], str | None]:
-    """One page of epics in creation order, and the cursor of the next page (None: last)."""
+def cursor_position(cursor: str | None) -> int | None:
+    """The row pk a pk-ordered list cursor stands for (None: first page); else 422."""
     position = decode_cursor(cursor)
-    if position is not None and not (isinstance(position, int) and not isinstance(position, bool)):
+    if position is not None and (not isinstance(position, int) or isinstance(position, bool)):
         raise ValidationFailed(
             "The cursor is not one this list issued; start again without `cursor`.",
             errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor"}],
         )
-    rows = list(await store.list_page(session, filters, after_pk=position, limit=limit + 1))
+    return position
+
+
+async def list_epics(
+    session: AsyncSession, filters: EpicFilters, limit: int, cursor: str | None
+) -> tuple[list[Epic], str | None]:
+    """One page of epics in creation order, and the cursor of the next page (None: last)."""
+    rows = list(
+        await store.list_page(session, filters, after_pk=cursor_position(cursor), limit=limit + 1)
+    )
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, encode_cursor(rows[-1].pk) if more and rows else None
