@@ -15,7 +15,7 @@ from sqlalchemy import Table
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from ledgerkit import health
+from ledgerkit import health, observability
 from ledgerkit.auth import KeyStore, parse_static_keys
 from ledgerkit.db import Database
 from ledgerkit.errors import install_error_handlers, problem_response
@@ -52,7 +52,9 @@ def build_app(
         finally:
             for hook in on_shutdown:
                 await hook(app)
+            await observability.shutdown(app)
             await app.state.db.dispose()
+            log.info("shutdown_complete", service=service)
 
     app = FastAPI(
         title=title,
@@ -73,6 +75,9 @@ def build_app(
     app.state.key_store = KeyStore(parse_static_keys(settings.api_keys), key_table)
     app.state.registry = CollectorRegistry()
     metrics = HttpMetrics(app.state.registry, service)
+    observability.install(
+        app, service=service, registry=app.state.registry, tables=set(key_table.metadata.tables)
+    )
 
     install_error_handlers(app)
     install_database_error_handlers(app)
@@ -99,6 +104,7 @@ def build_app(
     app.add_middleware(
         RequestContextMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes
     )
+    observability.setup_tracing(app, service, settings.otel_exporter_otlp_endpoint)
     return app
 
 

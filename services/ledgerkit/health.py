@@ -7,6 +7,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 
+from ledgerkit import observability
 from ledgerkit.errors import ProblemDetail, ServiceUnavailable
 
 router = APIRouter(tags=["health"])
@@ -45,4 +46,5 @@ async def readyz(request: Request) -> Status:
     responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
 )
 async def metrics(request: Request) -> Response:
+    await observability.refresh(request.app)
     return Response(generate_latest(request.app.state.registry), media_type=CONTENT_TYPE_LATEST)

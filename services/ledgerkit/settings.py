@@ -49,5 +49,11 @@ class CommonSettings(BaseSettings):
         validation_alias="DB_CONNECT_TIMEOUT",
         description="Seconds to wait for a new database connection before answering 503.",
     )
+    otel_exporter_otlp_endpoint: str = Field(
+        default="",
+        validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT",
+        description="OTLP/HTTP collector URL; when set (and the `otel` extra is installed) "
+        "traces are exported. Empty: no tracing.",
+    )
     graphql_introspection: bool = Field(default=True, validation_alias="GRAPHQL_INTROSPECTION")
     graphiql: bool = Field(default=True, validation_alias="GRAPHIQL")
