@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import httpx
 from fastapi import FastAPI
 
 from attribution import __version__
 from attribution.models import api_keys
+from attribution.replica.follower import Follower
 from attribution.routers import ROUTERS
 from attribution.settings import AttributionSettings
 from ledgerkit.app import build_app
@@ -16,9 +18,21 @@ DESCRIPTION = (
 )
 
 
-def create_app(settings: AttributionSettings | None = None) -> FastAPI:
+def create_app(
+    settings: AttributionSettings | None = None,
+    *,
+    outcomes_transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    """`outcomes_transport` lets tests point the follower at an in-process outcomes app."""
     settings = settings or AttributionSettings()
-    return build_app(
+
+    async def start_follower(app: FastAPI) -> None:
+        app.state.follower.start(settings.sync_interval)
+
+    async def stop_follower(app: FastAPI) -> None:
+        await app.state.follower.stop()
+
+    app = build_app(
         service="attribution",
         title="Outcome Ledger — attribution",
         version=__version__,
@@ -27,4 +41,13 @@ def create_app(settings: AttributionSettings | None = None) -> FastAPI:
         database_url=settings.database_url,
         key_table=api_keys,
         routers=ROUTERS,
+        on_startup=[start_follower],
+        on_shutdown=[stop_follower],
     )
+    app.state.follower = Follower(
+        app.state.db,
+        outcomes_url=settings.outcomes_url,
+        api_key=settings.outcomes_api_key,
+        transport=outcomes_transport,
+    )
+    return app

@@ -105,7 +105,7 @@ class AttributionRun(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     ruleset_id: Mapped[str] = mapped_column(
-        ForeignKey("rulesets.id", ondelete="RESTRICT"), index=True
+        ForeignKey("rulesets.id", ondelete="CASCADE"), index=True
     )
     ruleset_version: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(20))  # official | preview
@@ -126,7 +126,7 @@ class AttributionRun(Base):
     unattributed: Mapped[list[Any]]
     epics: Mapped[list[Any]]  # per-epic realized, run-rate, payback (+ team, streams)
     rules: Mapped[dict[str, Any]]  # the rules as computed with (a draft may change later)
-    snapshot: Mapped[bytes] = mapped_column(LargeBinary)  # zlib(canonical JSON)
+    snapshot: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)  # zlib(canonical JSON)
 
 
 class BenefitLine(Base):

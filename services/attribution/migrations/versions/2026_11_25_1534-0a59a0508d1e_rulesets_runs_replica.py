@@ -163,7 +163,7 @@ def upgrade() -> None:
             ["ruleset_id"],
             ["rulesets.id"],
             name=op.f("fk_attribution_runs_ruleset_id_rulesets"),
-            ondelete="RESTRICT",
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_attribution_runs")),
     )
