@@ -11,11 +11,13 @@ from outcomes.measurements.routes import router as measurements_router
 from outcomes.scores.routes import router as scores_router
 from outcomes.decisions.routes import router as decisions_router
 from outcomes.exports.routes import router as exports_router
+from outcomes.contributions.routes import router as contributions_router
 
 ROUTERS: list[APIRouter] = [changes_router]
 ROUTERS.append(epics_router)
 ROUTERS.append(kpis_router)
 ROUTERS.append(measurements_router)
+ROUTERS.append(contributions_router)
 ROUTERS.append(scores_router)
 ROUTERS.append(decisions_router)
 ROUTERS.append(exports_router)
