@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from outcomes.changes.routes import router as changes_router
+from outcomes.embed.routes import router as embed_router
 from outcomes.epics.routes import router as epics_router
 from outcomes.kpis.routes import router as kpis_router
 from outcomes.measurements.routes import router as measurements_router
@@ -21,3 +22,4 @@ ROUTERS.append(contributions_router)
 ROUTERS.append(scores_router)
 ROUTERS.append(decisions_router)
 ROUTERS.append(exports_router)
+ROUTERS.append(embed_router)

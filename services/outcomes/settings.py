@@ -93,3 +93,64 @@ class OutcomesSettings(CommonSettings):
         if bad:
             raise ValueError(f"unknown epic status in {bad}; allowed: {', '.join(allowed)}")
         return value
+
+    # --- Portals: scorecard embed, signed links, outbound events; see docs/portals.md ----
+    attribution_api_key: str = Field(
+        default="",
+        validation_alias="ATTRIBUTION_API_KEY",
+        description="API key (scope read) the scorecard uses to read the attribution service.",
+    )
+    attribution_timeout: float = Field(
+        default=2.0,
+        validation_alias="ATTRIBUTION_TIMEOUT",
+        description="Seconds the scorecard waits for the attribution service before saying "
+        "realized benefit is unavailable.",
+    )
+    embed_secret: str = Field(
+        default="",
+        validation_alias="EMBED_SECRET",
+        description="HMAC key signing embed links. Production must set it (same value on every "
+        "replica); empty: a random per-process key is used and links die with the process.",
+    )
+    embed_allowed_origins: list[str] = Field(
+        default_factory=list,
+        validation_alias="EMBED_ALLOWED_ORIGINS",
+        description="Portal origins allowed to frame the scorecard (CSP frame-ancestors), as a "
+        "JSON list; empty: CORS_ORIGINS is used; both empty: framing is refused ('none').",
+    )
+    embed_max_expires_in: int = Field(
+        default=30 * 24 * 3600,
+        validation_alias="EMBED_MAX_EXPIRES_IN",
+        description="Longest lifetime (seconds) an embed link may be given.",
+    )
+    public_url: str = Field(
+        default="",
+        validation_alias="PUBLIC_URL",
+        description="This service's public base URL, used to build embed links; empty: the "
+        "URL the request came in on.",
+    )
+    outbound_interval: float = Field(
+        default=2.0,
+        validation_alias="OUTBOUND_INTERVAL",
+        description="Seconds between outbound-event dispatcher passes; 0 turns it off.",
+    )
+    outbound_timeout: float = Field(
+        default=10.0,
+        validation_alias="OUTBOUND_TIMEOUT",
+        description="Seconds to wait for a subscriber's answer to one delivery.",
+    )
+    outbound_backoff_base: float = Field(
+        default=2.0,
+        validation_alias="OUTBOUND_BACKOFF_BASE",
+        description="First retry delay (seconds); doubles with every failed attempt.",
+    )
+    outbound_backoff_cap: float = Field(
+        default=3600.0,
+        validation_alias="OUTBOUND_BACKOFF_CAP",
+        description="Longest retry delay (seconds).",
+    )
+    outbound_max_attempts: int = Field(
+        default=30,
+        validation_alias="OUTBOUND_MAX_ATTEMPTS",
+        description="Attempts before a delivery is given up as failed (0: never give up).",
+    )

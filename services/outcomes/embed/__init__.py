@@ -1,0 +1,1 @@
+"""The embeddable board scorecard (`GET /embed/scorecard`) and its signed links."""
