@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import structlog
@@ -202,13 +202,24 @@ def accepts_truncated_body(endpoint: Endpoint) -> Endpoint:
 
 
 def _accepts_truncated_body(scope: Scope) -> bool:
+    """Whether the route at this exact path opted in (checked only for oversized requests)."""
     router = getattr(scope.get("app"), "router", None)
-    for route in getattr(router, "routes", ()):
-        if getattr(route, "path", None) == scope["path"] and getattr(
-            getattr(route, "endpoint", None), _TRUNCATED_ATTR, False
-        ):
-            return True
-    return False
+    return any(
+        path == scope["path"] and getattr(endpoint, _TRUNCATED_ATTR, False)
+        for path, endpoint in _walk_routes(getattr(router, "routes", ()), "")
+    )
+
+
+def _walk_routes(routes: Any, prefix: str) -> Iterator[tuple[str, Any]]:
+    """(path, endpoint) of every route, through included routers (FastAPI keeps those as
+    branches holding the original router and its include prefix)."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            context = getattr(route, "include_context", None)
+            yield from _walk_routes(inner.routes, prefix + (getattr(context, "prefix", "") or ""))
+        else:
+            yield prefix + str(getattr(route, "path", "")), getattr(route, "endpoint", None)
 
 
 def client_ip(scope: dict[str, Any]) -> str:

@@ -13,6 +13,7 @@ from outcomes.scores.routes import router as scores_router
 from outcomes.decisions.routes import router as decisions_router
 from outcomes.exports.routes import router as exports_router
 from outcomes.contributions.routes import router as contributions_router
+from outcomes.webhooks.routes import router as webhooks_router
 
 ROUTERS: list[APIRouter] = [changes_router]
 ROUTERS.append(epics_router)
@@ -23,3 +24,4 @@ ROUTERS.append(scores_router)
 ROUTERS.append(decisions_router)
 ROUTERS.append(exports_router)
 ROUTERS.append(embed_router)
+ROUTERS.append(webhooks_router)

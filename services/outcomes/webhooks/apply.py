@@ -27,7 +27,7 @@ from outcomes.webhooks import links, store
 from outcomes.webhooks.config import WebhookConfig
 from outcomes.webhooks.errors import ProcessingError
 from outcomes.webhooks.events import ItemState, SourceEvent
-from outcomes.webhooks.mapping import map_labels, map_status, warning
+from outcomes.webhooks.mapping import LabelMapping, map_labels, map_status, warning
 
 SOURCE_LABEL = {"jira": "Jira", "ado": "Azure DevOps"}
 
@@ -94,14 +94,17 @@ def _clip(value: str | None, size: int) -> str | None:
     return value[:size].strip() or None if value else None
 
 
+def _map(source: str, labels: tuple[str, ...], config: WebhookConfig) -> LabelMapping:
+    if source == "jira":
+        return map_labels(labels, config.jira_stream_prefix, config.jira_kpi_prefix)
+    return map_labels(labels, config.ado_stream_prefix, config.ado_kpi_prefix)
+
+
 async def _desired(
     session: AsyncSession, event: SourceEvent, state: ItemState, config: WebhookConfig
 ) -> tuple[dict[str, Any], list[str], list[dict[str, Any]]]:
-    """The epic fields the source owns, the KPI slugs to link and the warnings."""
-    if event.source == "jira":
-        labels = map_labels(state.labels, config.jira_stream_prefix, config.jira_kpi_prefix)
-    else:
-        labels = map_labels(state.labels, config.ado_stream_prefix, config.ado_kpi_prefix)
+    """The epic fields the source owns, the (existing) KPIs to link and the warnings."""
+    labels = _map(event.source, state.labels, config)
     warnings = list(labels.warnings)
     known = await store.existing_kpis(session, labels.kpis)
     for slug in labels.kpis:
@@ -167,13 +170,16 @@ async def apply_event(
             )
         epic = await restore_epic(session, epic, event.source)
     fields, kpis, warnings = await _desired(session, event, event.state, config)
+    before = _map(event.source, tuple(epic.labels or ()), config).kpis if epic else []
+    plan = await links.plan_links(session, epic, kpis, before)
+    warnings += plan.warnings
     if epic is None:
         epic = await _create(session, event, fields, warnings)
         note = "epic created"
     else:
         await _update(session, epic, event, fields, warnings)
         note = "epic restored and updated" if event.action == "restore" else "epic updated"
-    await links.link_kpis(session, epic, kpis, actor=event.source)
+    await links.apply_links(session, epic, plan, actor=event.source)
     return Outcome("processed", note, epic.id)
 
 

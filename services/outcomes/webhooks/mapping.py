@@ -15,7 +15,7 @@ from outcomes.webhooks.events import ItemState
 
 STREAMS = ("Revenue", "Cost", "Risk", "CX")
 _STREAM_BY_FOLD = {s.casefold(): s for s in STREAMS}
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")  # as KPI slugs are
 _PERSON = re.compile(r"^\s*(?P<name>.*?)\s*<(?P<address>[^<>]*)>\s*$")
 
 
