@@ -304,6 +304,12 @@ def up(
         raise typer.Exit(1)
 
 
+# --- data commands: `export epics`, `import epics`, `audit verify` (ledger_cli/data_commands.py)
+from ledger_cli import data_commands  # noqa: E402
+
+data_commands.register(app)
+
+
 def main() -> None:
     app()
 
