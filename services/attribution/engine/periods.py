@@ -97,6 +97,7 @@ def format_period(period: Period) -> str:
     return str(period)
 
 
+@lru_cache(maxsize=4096)  # pure; called for every line (lag and ramp)
 def period_containing(day: date, cadence: Cadence) -> Period:
     index = day.month if cadence == "monthly" else (day.month - 1) // 3 + 1
     return Period.of(cadence, day.year, index)

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
+from functools import lru_cache
 
 from .canonical import canonical_json, normalize_decimal, sha256_hex
 from .inputs import EpicInput, KpiInput
@@ -29,6 +30,7 @@ def round_money(value: Decimal) -> Decimal:
     return rounded.copy_abs() if rounded.is_zero() else rounded
 
 
+@lru_cache(maxsize=65536)  # pure; shares, ramps and uplifts repeat across epics
 def report_decimal(value: Decimal) -> Decimal:
     """A non-money figure for display: 10 places, half to even, trailing zeros dropped."""
     return normalize_decimal(value.quantize(REPORT_QUANTUM, rounding=ROUND_HALF_EVEN))
@@ -143,6 +145,7 @@ class RunResult:
         return sha256_hex(self.to_canonical())
 
 
+@lru_cache(maxsize=4096)  # pure; called for every line when sorting
 def _period_key(period: str) -> tuple[int, int]:
     return parse_period(period).sort_key
 
@@ -161,7 +164,22 @@ def with_cumulative(lines: Iterable[BenefitLine]) -> tuple[BenefitLine, ...]:
             continue
         key = (line.epic_id, line.kpi)
         running[key] += line.benefit
-        out.append(replace(line, cumulative=running[key]))
+        # Built directly: dataclasses.replace costs more than the arithmetic of a line.
+        out.append(
+            BenefitLine(
+                line.epic_id,
+                line.epic_key,
+                line.kpi,
+                line.period,
+                line.uplift,
+                line.share,
+                line.ramp,
+                line.period_value,
+                line.benefit,
+                running[key],
+                line.currency,
+            )
+        )
     return tuple(out)
 
 
