@@ -542,7 +542,8 @@ async def verify_run(session: AsyncSession, run_id: str) -> VerifyRead:
     )
     if version.content_hash != run.content_hash:
         detail += (
-            f" Version {version.number} has changed since the run (it was a {version.status})."
+            f" Version {version.number} ({version.status}) was edited after the run; "
+            "the run keeps the rules it computed with."
         )
     return VerifyRead(
         ok=ok,
