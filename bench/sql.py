@@ -89,6 +89,49 @@ SELECT json_build_object('lines', count(*), 'total', (sum(
        ELSE round(cents) END) / 100)::text)
 FROM lines"""
 
+# Scenario 6 floor over the attribution service's replica tables (decimals stored as
+# strings; bitemporal `recorded_at`/`superseded_at`): the same rules as BENEFIT plus the
+# reporting currency and agreed fx rates. $1/$2 period range, $3 as_of, $4 reporting
+# currency, $5 fx rates as a JSON object, $6 confidence.
+BENEFIT_REPLICA = """
+WITH k AS (
+  SELECT slug, direction, baseline::numeric AS b, target::numeric AS t,
+    vpu_amount::numeric / CASE vpu_per WHEN 'year' THEN 12 ELSE 1 END
+      * CASE WHEN vpu_currency = $4 THEN 1 ELSE ($5::jsonb ->> vpu_currency)::numeric END
+      AS per_period
+  FROM replica_kpis
+  WHERE recorded_at <= $3 AND (superseded_at IS NULL OR superseded_at > $3)
+    AND baseline IS NOT NULL AND vpu_amount IS NOT NULL
+), pv AS (
+  SELECT k.slug, m.period,
+    round(GREATEST(0, LEAST(
+      CASE k.direction WHEN 'decrease' THEN k.b - m.value::numeric
+                       ELSE m.value::numeric - k.b END,
+      CASE WHEN k.t IS NULL THEN 'Infinity'::numeric ELSE GREATEST(0,
+        CASE k.direction WHEN 'decrease' THEN k.b - k.t ELSE k.t - k.b END) END))
+    * k.per_period * $6::numeric * 100, 12) AS cents_per_share
+  FROM replica_measurements m JOIN k ON k.slug = m.kpi
+  WHERE m.segment = 'all' AND m.period BETWEEN $1 AND $2
+    AND m.recorded_at <= $3 AND (m.superseded_at IS NULL OR m.superseded_at > $3)
+), e AS (
+  SELECT id, left(start_date, 7) AS start_period FROM replica_epics
+  WHERE recorded_at <= $3 AND (superseded_at IS NULL OR superseded_at > $3)
+), lines AS (
+  SELECT CASE WHEN e.start_period IS NULL OR pv.period >= e.start_period
+              THEN pv.cents_per_share * coalesce(c.claimed_share::numeric, 0) ELSE 0 END
+         AS cents
+  FROM replica_contributions c
+  JOIN e ON e.id = c.epic_id
+  JOIN pv ON pv.slug = c.kpi
+  WHERE NOT c.deleted AND c.recorded_at <= $3
+    AND (c.superseded_at IS NULL OR c.superseded_at > $3)
+  OFFSET 0
+)
+SELECT json_build_object('lines', count(*), 'total', (sum(
+  CASE WHEN cents - trunc(cents) = 0.5 THEN trunc(cents) + mod(trunc(cents), 2)
+       ELSE round(cents) END) / 100)::text)
+FROM lines"""
+
 # Scenario 7 floor: read the whole change log in pages ($1 after, $2 limit).
 CHANGES_PAGE = """SELECT seq, at, actor, entity, entity_id, action, data::text, hash, prev_hash
 FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2"""
