@@ -91,6 +91,27 @@ class Dataset:
             "decisions": sum(len(v) for v in self.decisions.values()),
         }
 
+    def split(self, n_api: int) -> tuple[Dataset, Dataset]:
+        """(first n_api epics with everything else, the remaining epics and their rows only)."""
+        head = {e["key"] for e in self.epics[:n_api]}
+
+        def part(keep: bool) -> Dataset:
+            def pick(d: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+                return {k: v for k, v in d.items() if (k in head) == keep}
+
+            return Dataset(
+                kpis=self.kpis if keep else [],
+                baselines=self.baselines if keep else {},
+                epics=[e for e in self.epics if (e["key"] in head) == keep],
+                contributions=pick(self.contributions),
+                measurements=self.measurements if keep else {},
+                corrections=self.corrections if keep else {},
+                scores=pick(self.scores),
+                decisions=pick(self.decisions),
+            )
+
+        return part(True), part(False)
+
     def keys_in_stream(self, stream: str) -> list[str]:
         return [e["key"] for e in self.epics if stream in e["streams"]]
 

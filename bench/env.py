@@ -32,7 +32,6 @@ NODE_DIR = BENCH / ".node"
 PG_ADMIN_DSN = os.environ.get("BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 API_KEY = "bench-key-0123456789abcdef"  # static key (LEDGER_API_KEYS), all scopes
 JIRA_SECRET = "bench-jira-secret"
-ADO_SECRET = "bench-ado-secret"
 
 
 def dsn_for(db: str) -> str:
@@ -229,7 +228,7 @@ def service_env(db_url: str, extra: dict[str, str] | None = None) -> dict[str, s
             "LOG_LEVEL": "INFO",
             "GRAPHIQL": "false",
             "JIRA_WEBHOOK_SECRET": JIRA_SECRET,
-            "ADO_WEBHOOK_SECRET": ADO_SECRET,
+            "EMBED_SECRET": "bench-embed-secret",
             "PYTHONUNBUFFERED": "1",
         }
     )

@@ -62,6 +62,14 @@ PGL_BI = (
     "pageInfo{hasNextPage endCursor}}}"
 )
 
+# The same fields as PGL_BI and sql.BI_EPICS, in the ledger's schema (issue 9).
+OURS_BI = (
+    "query($first:Int!){epics(filter:{stream:Revenue},first:$first){edges{node{"
+    "id key title status team streams contributions{edges{node{claimedShare "
+    'kpi{slug name unit direction measurements(segment:"all",last:12){edges{node{'
+    "period value}}}}}}}}} pageInfo{hasNextPage endCursor}}}"
+)
+
 
 @dataclass
 class Ctx:
@@ -284,7 +292,13 @@ def load_data(ctx: Ctx) -> None:
     t0 = time.perf_counter()
     timings = asyncio.run(
         apiload.load(
-            f"http://{HOST}:{PORTS['outcomes']}", env.API_KEY, ctx.dsn, ctx.ds, modes, ctx.log
+            f"http://{HOST}:{PORTS['outcomes']}",
+            env.API_KEY,
+            ctx.dsn,
+            ctx.ds,
+            modes,
+            ctx.log,
+            api_epics=a.api_epics,
         )
     )
     total = time.perf_counter() - t0
@@ -446,11 +460,7 @@ def scenario_3(ctx: Ctx) -> dict[str, Any]:
 def ours_graphql_bi(ctx: Ctx) -> tuple[str, dict[str, Any]] | None:
     """Our BI query (issue 9), if the outcomes GraphQL schema can answer it."""
     url = f"http://{HOST}:{PORTS['outcomes']}/graphql"
-    query = (
-        'query($first:Int!){epics(filter:{stream:"Revenue"},first:$first){edges{node{'
-        "id key title status team streams contributions{claimedShare kpi{slug name unit "
-        "direction measurements(last:12){period value}}}}} pageInfo{hasNextPage endCursor}}}"
-    )
+    query = OURS_BI
     body = {"query": query, "variables": {"first": 500}}
     try:
         r = httpx.post(url, json=body, headers=AUTH, timeout=120)
@@ -759,6 +769,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--max-requests", type=int, default=1_000_000, help="cap per trial")
     p.add_argument("--max-write-requests", type=int, default=20_000, help="cap per write trial")
     p.add_argument("--load", choices=("api", "sql"), default="api", help="how data is loaded")
+    p.add_argument(
+        "--api-epics",
+        type=int,
+        default=None,
+        help="only the first N epics (and their rows) through the API, the rest by COPY",
+    )
     p.add_argument("--no-postgraphile", action="store_true")
     p.add_argument("--keep-db", action="store_true", help="do not drop the database")
     p.add_argument("--out", default=str(RESULTS / "latest"), help="results path (no suffix)")
@@ -780,7 +796,16 @@ def main(argv: list[str] | None = None) -> int:
         "machine": env.machine(),
         "config": {
             k: getattr(args, k)
-            for k in ("epics", "kpis", "trials", "duration", "warmup", "concurrency", "workers")
+            for k in (
+                "epics",
+                "kpis",
+                "trials",
+                "duration",
+                "warmup",
+                "concurrency",
+                "workers",
+                "api_epics",
+            )
         },
         "scenarios": {},
     }

@@ -1,0 +1,114 @@
+"""Profile one scenario's request inside the outcomes app with pyinstrument (no HTTP server).
+
+    .venv/bin/python -m bench.profile --dsn postgresql://postgres@127.0.0.1:5432/DB \
+        --what list|get|create|bi|webhook|feed [--n 200]
+
+The database must hold a data set (e.g. `python -m bench.run --keep-db`, or one loaded with
+`--load sql`). Requests go through the real ASGI app (middleware, auth, FastAPI, pydantic,
+SQLAlchemy, asyncpg) over httpx's ASGITransport; only the socket and uvicorn are skipped.
+Writes a text report to stdout and an HTML one to bench/results/profiles/<what>.html.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import time
+import uuid
+from typing import Any
+
+import httpx
+
+from bench import env
+from bench.requests import jira_body
+
+OUT = env.BENCH / "results" / "profiles"
+
+
+def request_for(what: str, i: int, keys: list[str]) -> tuple[str, str, dict[str, str], Any]:
+    auth = {"Authorization": f"Bearer {env.API_KEY}"}
+    if what == "list":
+        return "GET", "/v1/epics?stream=Revenue&limit=100", auth, None
+    if what == "get":
+        return "GET", f"/v1/epics/{keys[i % len(keys)]}", auth, None
+    if what == "create":
+        body = {"key": f"PROF-{uuid.uuid4().hex[:10]}", "title": "profiled", "streams": ["CX"]}
+        return "POST", "/v1/epics", auth, body
+    if what == "feed":
+        return "GET", "/v1/changes?after=0&limit=5000", auth, None
+    if what == "bi":
+        from bench.run import OURS_BI as query
+
+        return "POST", "/graphql", auth, {"query": query, "variables": {"first": 500}}
+    if what == "webhook":
+        raw, delivery = jira_body(i, f"PRF{uuid.uuid4().hex[:4].upper()}")
+        import hashlib
+        import hmac
+
+        sig = hmac.new(env.JIRA_SECRET.encode(), raw, hashlib.sha256).hexdigest()
+        headers = {
+            "Content-Type": "application/json",
+            "X-Atlassian-Webhook-Identifier": delivery,
+            "X-Hub-Signature": f"sha256={sig}",
+        }
+        return "POST", "/webhooks/jira", headers, raw
+    raise SystemExit(f"unknown --what {what}")
+
+
+async def main(args: argparse.Namespace) -> None:
+    os.environ.update(env.service_env(args.dsn))
+    from pyinstrument import Profiler
+
+    from outcomes.app import create_app
+
+    app = create_app()
+    import asyncpg
+
+    conn = await asyncpg.connect(args.dsn)
+    keys = [r["key"] for r in await conn.fetch("SELECT key FROM epics ORDER BY pk LIMIT 1000")]
+    await conn.close()
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://bench") as client,
+    ):
+
+        async def one(i: int) -> int:
+            method, path, headers, body = request_for(args.what, i, keys)
+            kw: dict[str, Any] = {"headers": headers}
+            if isinstance(body, bytes):
+                kw["content"] = body
+            elif body is not None:
+                kw["json"] = body
+            r = await client.request(method, path, **kw)
+            if r.status_code >= 400 and i == 0:
+                print(f"first request: {r.status_code} {r.text[:500]}")
+            return r.status_code
+
+        for i in range(min(20, args.n)):  # warm-up
+            await one(i)
+        profiler = Profiler(async_mode="enabled", interval=0.0005)
+        t0 = time.perf_counter()
+        profiler.start()
+        statuses = [await one(i + 1000) for i in range(args.n)]
+        profiler.stop()
+        elapsed = time.perf_counter() - t0
+    print(
+        f"{args.what}: {args.n} requests in {elapsed:.2f}s = {elapsed / args.n * 1000:.2f} ms "
+        f"each (sequential, in-process); statuses {sorted(set(statuses))}"
+    )
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / f"{args.what}.html").write_text(profiler.output_html())
+    print(profiler.output_text(unicode=True, color=False, show_all=False))
+    summary = {"what": args.what, "n": args.n, "ms_per_request": elapsed / args.n * 1000}
+    (OUT / f"{args.what}.json").write_text(json.dumps(summary) + "\n")
+
+
+if __name__ == "__main__":
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--dsn", required=True)
+    p.add_argument("--what", required=True)
+    p.add_argument("--n", type=int, default=200)
+    asyncio.run(main(p.parse_args()))
