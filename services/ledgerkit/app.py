@@ -21,6 +21,7 @@ from ledgerkit.db import Database
 from ledgerkit.errors import install_error_handlers, problem_response
 from ledgerkit.logs import configure_logging
 from ledgerkit.middleware import HttpMetrics, RequestContextMiddleware
+from ledgerkit.openapi import install_openapi
 from ledgerkit.settings import CommonSettings
 
 log = structlog.get_logger("ledger.app")
@@ -84,6 +85,7 @@ def build_app(
     app.include_router(health.router)
     for router in routers:
         app.include_router(router)
+    install_openapi(app, public_paths={"/healthz", "/readyz", "/metrics"})
 
     if settings.cors_origins:
         app.add_middleware(

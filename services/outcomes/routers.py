@@ -5,14 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from outcomes.changes.routes import router as changes_router
+from outcomes.contributions.routes import router as contributions_router
+from outcomes.decisions.routes import router as decisions_router
 from outcomes.embed.routes import router as embed_router
 from outcomes.epics.routes import router as epics_router
+from outcomes.exports.routes import router as exports_router
 from outcomes.kpis.routes import router as kpis_router
 from outcomes.measurements.routes import router as measurements_router
 from outcomes.scores.routes import router as scores_router
-from outcomes.decisions.routes import router as decisions_router
-from outcomes.exports.routes import router as exports_router
-from outcomes.contributions.routes import router as contributions_router
 from outcomes.webhooks.routes import router as webhooks_router
 
 ROUTERS: list[APIRouter] = [changes_router]
