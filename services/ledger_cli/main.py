@@ -63,6 +63,9 @@ def serve(
     import uvicorn
 
     spec = _specs(service)[0]
+    # uvicorn re-raises SIGTERM once its graceful shutdown is done (in-flight requests
+    # finished, lifespan shutdown run); that stop is a clean one, so exit 0, not 143.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run(
         f"{spec.name}.app:create_app",
         factory=True,
