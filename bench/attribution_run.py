@@ -6,7 +6,8 @@ runs `attribution.runs.service.create_run` — the same function `POST /v1/runs`
 records wall time per phase and peak RSS in bench/results/attribution_run.json.
 
     DATABASE_URL=sqlite:///data/bench_attribution.db .venv/bin/python bench/attribution_run.py
-    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/bench .venv/bin/python bench/attribution_run.py
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/bench \
+        .venv/bin/python bench/attribution_run.py
 
 Options: --epics N --kpis N --months N --profile (pyinstrument HTML next to the JSON).
 Not part of the test suite.
@@ -34,7 +35,6 @@ from sqlalchemy import delete, insert  # noqa: E402
 from attribution.db import migrations_config  # noqa: E402
 from attribution.models import (  # noqa: E402
     AttributionRun,
-    Base,
     ReplicaContribution,
     ReplicaEpic,
     ReplicaKpi,
@@ -196,9 +196,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         generate_s = time.perf_counter() - t
         ruleset = await agree(db)
         periods = months(args.months)
-        body = RunCreate.model_validate(
-            {"ruleset": ruleset, "from": periods[0], "to": periods[-1]}
-        )
+        body = RunCreate.model_validate({"ruleset": ruleset, "from": periods[0], "to": periods[-1]})
         principal = Principal("bench", frozenset({"read", "write", "finance"}))
         rss_before = peak_rss_mib()
         profiler = None

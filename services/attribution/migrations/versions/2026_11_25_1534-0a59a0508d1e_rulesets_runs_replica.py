@@ -226,12 +226,6 @@ def upgrade() -> None:
         sa.Column("benefit", sa.String(length=40), nullable=True),
         sa.Column("cumulative", sa.String(length=40), nullable=True),
         sa.Column("currency", sa.String(length=3), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["run_id"],
-            ["attribution_runs.id"],
-            name=op.f("fk_benefit_lines_run_id_attribution_runs"),
-            ondelete="CASCADE",
-        ),
         sa.PrimaryKeyConstraint("run_id", "seq", name=op.f("pk_benefit_lines")),
     )
     # ### end Alembic commands ###
