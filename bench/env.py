@@ -34,6 +34,15 @@ API_KEY = "bench-key-0123456789abcdef"  # static key (LEDGER_API_KEYS), all scop
 JIRA_SECRET = "bench-jira-secret"
 
 
+def free_port() -> int:
+    """A port nobody listens on now (other engineers' servers share this machine)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def dsn_for(db: str) -> str:
     return PG_ADMIN_DSN.rsplit("/", 1)[0] + "/" + db
 

@@ -36,7 +36,8 @@ from bench import apiload, env, report, sql
 from bench.datagen import Dataset, generate
 
 HOST = "127.0.0.1"
-PORTS = {"outcomes": 18000, "attribution": 18001, "starlette": 18100, "postgraphile": 18200}
+# Filled with free ports at start-up (the machine is shared: fixed ports may be taken).
+PORTS = {"outcomes": 0, "attribution": 0, "starlette": 0, "postgraphile": 0}
 RESULTS = env.BENCH / "results"
 AUTH = {"Authorization": f"Bearer {env.API_KEY}"}
 ALL_SCENARIOS = (1, 2, 3, 4, 5, 6, 7)
@@ -786,6 +787,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    for name in PORTS:
+        PORTS[name] = env.free_port()
     chosen = [int(s) for s in args.scenarios.split(",") if s.strip()]
     stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
     db_name = f"ledger_bench_{stamp}"
