@@ -313,6 +313,98 @@ from ledger_cli import data_commands  # noqa: E402
 data_commands.register(app)
 
 
+# --- attribution: replica sync and runs -------------------------------------------------
+
+runs_app = typer.Typer(help="Attribution runs, computed against the attribution database.")
+app.add_typer(runs_app, name="runs")
+
+
+@app.command()
+def sync() -> None:
+    """Catch the attribution replica up with the outcomes change feed once (OUTCOMES_URL,
+    OUTCOMES_API_KEY). Exit 1 when outcomes cannot be reached."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from attribution.cli import sync_once
+    from attribution.settings import AttributionSettings
+    from ledgerkit.errors import LedgerError
+
+    settings = AttributionSettings()
+    with Progress(
+        TextColumn("[bold]sync[/bold]"), BarColumn(), MofNCompleteColumn(), console=console
+    ) as bar:
+        task = bar.add_task("changes", total=None)
+
+        def progress(after: int, head: int) -> None:
+            bar.update(task, completed=after, total=head)
+
+        try:
+            result = asyncio.run(sync_once(settings, progress))
+        except LedgerError as exc:
+            raise _fail(exc.detail) from exc
+    rate = result.applied / result.seconds if result.seconds else 0.0
+    out.print(
+        f"attribution replica at {result.after} of {result.head}: applied {result.applied} "
+        f"change(s) in {result.pages} page(s), {result.seconds:.2f}s ({rate:,.0f}/s)"
+    )
+
+
+def _print_json(model: Any) -> None:
+    out.print_json(model.model_dump_json(by_alias=True))
+
+
+@runs_app.command("create")
+def runs_create(
+    ruleset: Annotated[str, typer.Option(help="Rule set id or name.")],
+    period_from: Annotated[str, typer.Option("--from", help="First period (YYYY-MM).")],
+    period_to: Annotated[str, typer.Option("--to", help="Last period (YYYY-MM).")],
+    version: Annotated[int | None, typer.Option(help="Default: agreed, in force.")] = None,
+    as_of: Annotated[str | None, typer.Option(help="ISO timestamp (default now).")] = None,
+    preview: Annotated[bool, typer.Option(help="A what-if run (drafts allowed).")] = False,
+) -> None:
+    """Compute and store a run (official unless --preview); prints it as JSON."""
+    from pydantic import ValidationError
+
+    from attribution.cli import create_run
+    from attribution.runs.schemas import RunCreate
+    from attribution.settings import AttributionSettings
+    from ledgerkit.errors import LedgerError
+
+    try:
+        body = RunCreate.model_validate(
+            {
+                "ruleset": ruleset,
+                "from": period_from,
+                "to": period_to,
+                "version": version,
+                "as_of": as_of,
+                "preview": preview,
+            }
+        )
+        run = asyncio.run(create_run(AttributionSettings(), body))
+    except ValidationError as exc:
+        raise _fail(str(exc)) from exc
+    except LedgerError as exc:
+        raise _fail(exc.detail) from exc
+    _print_json(run)
+
+
+@runs_app.command("verify")
+def runs_verify(run_id: Annotated[str, typer.Argument(help="The run's id.")]) -> None:
+    """Recompute a run from its stored snapshot; exit 1 when anything differs."""
+    from attribution.cli import verify_run
+    from attribution.settings import AttributionSettings
+    from ledgerkit.errors import LedgerError
+
+    try:
+        result = asyncio.run(verify_run(AttributionSettings(), run_id))
+    except LedgerError as exc:
+        raise _fail(exc.detail) from exc
+    _print_json(result)
+    if not result.ok:
+        raise _fail(result.detail)
+
+
 def main() -> None:
     app()
 
