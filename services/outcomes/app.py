@@ -6,9 +6,11 @@ from fastapi import FastAPI
 
 from ledgerkit.app import build_app
 from outcomes import __version__
+from outcomes.embed.routes import warn_if_embed_secret_unset
 from outcomes.models import api_keys
 from outcomes.routers import ROUTERS
 from outcomes.settings import OutcomesSettings
+from outcomes.subscriptions.dispatcher import start_dispatcher, stop_dispatcher
 
 DESCRIPTION = (
     "System of record for epics, KPIs (baseline, target), value hypotheses, measurements, "
@@ -27,4 +29,6 @@ def create_app(settings: OutcomesSettings | None = None) -> FastAPI:
         database_url=settings.database_url,
         key_table=api_keys,
         routers=ROUTERS,
+        on_startup=[warn_if_embed_secret_unset, start_dispatcher],
+        on_shutdown=[stop_dispatcher],
     )

@@ -13,6 +13,7 @@ from outcomes.exports.routes import router as exports_router
 from outcomes.kpis.routes import router as kpis_router
 from outcomes.measurements.routes import router as measurements_router
 from outcomes.scores.routes import router as scores_router
+from outcomes.subscriptions.routes import router as subscriptions_router
 from outcomes.webhooks.routes import router as webhooks_router
 
 ROUTERS: list[APIRouter] = [changes_router]
@@ -25,3 +26,4 @@ ROUTERS.append(decisions_router)
 ROUTERS.append(exports_router)
 ROUTERS.append(embed_router)
 ROUTERS.append(webhooks_router)
+ROUTERS.append(subscriptions_router)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse
 
 from ledgerkit.auth import WriteDep
@@ -158,3 +158,9 @@ async def get_scorecard(
     except FilterError as exc:
         return refusal_response(400, "Nothing to show", str(exc), origins, page_theme)
     return scorecard_response(card, origins)
+
+
+async def warn_if_embed_secret_unset(app: FastAPI) -> None:
+    """Lifespan hook: say at startup (not at the first embed) that links are per-process."""
+    settings: OutcomesSettings = app.state.settings
+    tokens.signing_key(settings.embed_secret)

@@ -1,0 +1,1 @@
+"""Outbound events: subscriptions fed from the change log, signed, retried, in order."""
