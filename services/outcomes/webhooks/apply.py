@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledgerkit.timeutil import as_utc, iso_utc
+from outcomes.epics.errors import DuplicateEpicKey
 from outcomes.epics.schemas import EpicCreate
 from outcomes.epics.service import (
     archive_epic,
@@ -25,7 +26,7 @@ from outcomes.epics.service import (
 from outcomes.models import Epic
 from outcomes.webhooks import links, store
 from outcomes.webhooks.config import WebhookConfig
-from outcomes.webhooks.errors import ProcessingError
+from outcomes.webhooks.errors import EpicKeyConflict
 from outcomes.webhooks.events import ItemState, SourceEvent
 from outcomes.webhooks.mapping import LabelMapping, map_labels, map_status, warning
 
@@ -190,25 +191,35 @@ async def _create(
     warnings: list[dict[str, Any]],
 ) -> Epic:
     assert event.key is not None
-    taken = await store.epic_by_key(session, event.key)
-    if taken is not None:
-        raise ProcessingError(
-            f"the key {event.key} is already used by epic {taken.id} (source {taken.source}"
-            f"{', id ' + taken.source_id if taken.source_id else ''}); change that epic's key, "
-            "then replay this delivery"
-        )
     try:
         data = EpicCreate.model_validate(
             {**fields, "source": event.source, "source_id": event.item_id}
         )
     except ValidationError as exc:
         raise validation_failed(exc, ("epic",)) from exc
-    return await create_epic(
-        session,
-        data,
-        event.source,
-        source_fields=_source_fields(event, _merge_warnings(None, event.source, warnings)),
-    )
+    try:
+        return await create_epic(
+            session,
+            data,
+            event.source,
+            source_fields=_source_fields(event, _merge_warnings(None, event.source, warnings)),
+        )
+    except DuplicateEpicKey as exc:
+        # Checked by create_epic (no extra query on the happy path); say who holds the key.
+        try:
+            taken = await store.epic_by_key(session, event.key)
+        except Exception:  # the transaction may be aborted (a race at INSERT)
+            taken = None
+        holder = (
+            f"epic {taken.id} (source {taken.source}"
+            f"{', id ' + taken.source_id if taken.source_id else ''})"
+            if taken
+            else "another epic"
+        )
+        raise EpicKeyConflict(
+            f"the key {event.key} is already used by {holder}; change that epic's key, then "
+            "replay this delivery"
+        ) from exc
 
 
 async def _update(

@@ -55,5 +55,8 @@ class DeliveryNotReplayable(Conflict):
     code, title = "webhook-delivery-not-replayable", "Webhook delivery cannot be replayed"
 
 
-class ProcessingError(Exception):
-    """Processing a stored delivery failed for a reason an operator can fix (then replay)."""
+class EpicKeyConflict(Conflict):
+    """The item's epic key is held by another epic (e.g. typed in by hand): the delivery
+    fails rather than adopting or overwriting that epic; re-key it, then replay."""
+
+    code, title = "epic-key-conflict", "Epic key already used"

@@ -35,7 +35,7 @@ async def plan_links(
     """`wanted`: existing KPIs the labels name now; `before`: KPIs the epic's labels named
     before this event (only those can be unlinked by a label removal)."""
     plan = LinkPlan(add=list(wanted))
-    if epic is None:
+    if epic is None or not (wanted or before):
         return plan
     linked = await store.linked_kpis(session, epic.pk)
     plan.add = [s for s in wanted if s not in linked]
