@@ -164,7 +164,9 @@ async def test_otel_endpoint_without_sdk_warns_and_runs(
     from outcomes.app import create_app
 
     # Whether or not the optional SDK is installed here, make it unimportable.
-    monkeypatch.setitem(sys.modules, "opentelemetry.sdk", None)
+    for name in [*sys.modules, "opentelemetry.sdk", "opentelemetry.exporter"]:
+        if name.startswith(("opentelemetry.sdk", "opentelemetry.exporter")):
+            monkeypatch.setitem(sys.modules, name, None)
     settings = outcomes_settings.model_copy(
         update={"otel_exporter_otlp_endpoint": "http://127.0.0.1:9/v1/traces"}
     )
@@ -194,3 +196,54 @@ def test_app_imports_no_opentelemetry_sdk() -> None:
     )
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "ok"
+
+
+async def test_otel_traces_reach_the_collector(
+    outcomes_settings: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With the `otel` extra installed: request spans are exported over OTLP/HTTP to the
+    endpoint (a tiny receiver on 127.0.0.1 stands in for the collector) and flushed on
+    shutdown."""
+    pytest.importorskip("opentelemetry.sdk.trace", reason="the optional `otel` extra")
+    pytest.importorskip("opentelemetry.exporter.otlp.proto.http.trace_exporter")
+    pytest.importorskip("opentelemetry.instrumentation.fastapi")
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    received: list[tuple[str, bytes]] = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            n = int(self.headers.get("content-length", "0"))
+            received.append((self.path, self.rfile.read(n)))
+            self.send_response(200)
+            self.send_header("content-type", "application/x-protobuf")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    endpoint = f"http://127.0.0.1:{server.server_address[1]}"
+    mp = pytest.MonkeyPatch()
+    mp.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)  # the exporter reads it itself
+    try:
+        from outcomes.app import create_app
+
+        settings = outcomes_settings.model_copy(update={"otel_exporter_otlp_endpoint": endpoint})
+        app = create_app(settings)
+        assert app.state.observability.tracer_provider is not None
+        async with app_client(app, key=KEYS["read"]) as client:
+            assert (await client.get("/v1/changes")).status_code == 200
+        # Leaving the lifespan flushed the spans.
+    finally:
+        mp.undo()
+        server.shutdown()
+        server.server_close()
+    paths = [p for p, _ in received]
+    assert "/v1/traces" in paths
+    payload = b"".join(body for p, body in received if p == "/v1/traces")
+    assert b"ledger-outcomes" in payload  # service.name
+    assert b"/v1/changes" in payload  # the request span
