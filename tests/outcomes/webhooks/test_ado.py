@@ -55,7 +55,9 @@ async def test_updates_out_of_order_by_rev(outcomes_client: httpx.AsyncClient) -
 async def test_update_before_create_creates_and_create_is_then_stale(
     outcomes_client: httpx.AsyncClient,
 ) -> None:
-    accepted(await post_ado(outcomes_client, raw("ado/workitem_updated_rev_older.json")), "processed")
+    accepted(
+        await post_ado(outcomes_client, raw("ado/workitem_updated_rev_older.json")), "processed"
+    )
     e = await epic(outcomes_client, "ADO-3107")
     assert (e["status"], e["streams"]) == ("active", ["Cost"])
     accepted(await post_ado(outcomes_client, raw("ado/workitem_created.json")), "stale")

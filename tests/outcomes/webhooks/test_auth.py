@@ -12,8 +12,8 @@ from tests.outcomes.webhooks.helpers import (
     accepted,
     basic,
     changes,
-    delivery,
     deliveries,
+    delivery,
     epic,
     payload,
     post_ado,
@@ -79,7 +79,9 @@ async def test_jira_without_secret_accepts_unsigned(outcomes_client: httpx.Async
 async def test_ado_basic_auth(webhook_client: ClientFactory) -> None:
     async with webhook_client(ado_basic_user="ado-hook", ado_basic_password="s3cret") as client:
         good = {"Authorization": basic("ado-hook", "s3cret")}
-        accepted(await post_ado(client, raw("ado/workitem_created.json"), headers=good), "processed")
+        accepted(
+            await post_ado(client, raw("ado/workitem_created.json"), headers=good), "processed"
+        )
         for headers in (
             {},
             {"Authorization": basic("ado-hook", "wrong")},
@@ -104,14 +106,18 @@ async def test_ado_header_secret(webhook_client: ClientFactory) -> None:
         ado_header_name="X-Outcome-Ledger-Token", ado_header_secret="tok-123"
     ) as client:
         good = {"X-Outcome-Ledger-Token": "tok-123"}
-        accepted(await post_ado(client, raw("ado/workitem_created.json"), headers=good), "processed")
+        accepted(
+            await post_ado(client, raw("ado/workitem_created.json"), headers=good), "processed"
+        )
         bad = {"X-Outcome-Ledger-Token": "tok-124"}
         _problem(
             await post_ado(client, raw("ado/workitem_updated.json"), headers=bad),
             401,
             "webhook-unauthorized",
         )
-        _problem(await post_ado(client, raw("ado/workitem_updated.json")), 401, "webhook-unauthorized")
+        _problem(
+            await post_ado(client, raw("ado/workitem_updated.json")), 401, "webhook-unauthorized"
+        )
         items = await deliveries(client)
         assert [d["headers"].get("x-outcome-ledger-token") for d in items] == [
             "<redacted>",

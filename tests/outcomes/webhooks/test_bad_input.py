@@ -13,8 +13,8 @@ from tests.outcomes.webhooks.conftest import ClientFactory
 from tests.outcomes.webhooks.helpers import (
     accepted,
     changes,
-    delivery,
     deliveries,
+    delivery,
     epic,
     payload,
     post_ado,
@@ -164,6 +164,8 @@ async def test_oversized_body_is_recorded_truncated(webhook_client: ClientFactor
         assert (await client.post(f"/v1/webhook-deliveries/{d['id']}/replay")).status_code == 409
         assert (await client.get("/v1/epics/PAY-12")).status_code == 404
         # Other routes keep the plain 413 without recording anything.
-        r = await client.post("/v1/epics", content=data, headers={"Content-Type": "application/json"})
+        r = await client.post(
+            "/v1/epics", content=data, headers={"Content-Type": "application/json"}
+        )
         assert r.status_code == 413
         assert len(await deliveries(client)) == 1

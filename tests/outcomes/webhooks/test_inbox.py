@@ -7,13 +7,14 @@ import httpx
 
 from ledgerkit.testing import app_client
 from outcomes.app import create_app
+from outcomes.settings import OutcomesSettings
 from tests.conftest import KEYS
 from tests.outcomes.builders import make_epic
 from tests.outcomes.webhooks.conftest import ClientFactory
 from tests.outcomes.webhooks.helpers import (
     accepted,
-    delivery,
     deliveries,
+    delivery,
     epic,
     post_ado,
     post_jira,
@@ -60,8 +61,12 @@ async def test_inbox_needs_admin(outcomes_client: httpx.AsyncClient) -> None:
     d = accepted(await post_jira(outcomes_client, raw("jira/issue_created.json")), "processed")
     for key, status in ((KEYS["read"], 403), (KEYS["write"], 403), ("", 401)):
         h = {"Authorization": f"Bearer {key}"} if key else {"Authorization": ""}
-        assert (await outcomes_client.get("/v1/webhook-deliveries", headers=h)).status_code == status
-        assert (await outcomes_client.get(f"/v1/webhook-deliveries/{d}", headers=h)).status_code == status
+        assert (
+            await outcomes_client.get("/v1/webhook-deliveries", headers=h)
+        ).status_code == status
+        assert (
+            await outcomes_client.get(f"/v1/webhook-deliveries/{d}", headers=h)
+        ).status_code == status
         r = await outcomes_client.post(f"/v1/webhook-deliveries/{d}/replay", headers=h)
         assert r.status_code == status
 
@@ -104,10 +109,10 @@ async def test_ignored_delivery_replays_after_config_change(
         assert (await epic(client, "PAY-15"))["streams"] == ["Revenue"]
 
 
-async def test_database_down_is_503_with_retry_after(outcomes_settings: object) -> None:
-    settings = type(outcomes_settings)(  # type: ignore[operator]
+async def test_database_down_is_503_with_retry_after(outcomes_settings: OutcomesSettings) -> None:
+    settings = OutcomesSettings(
         **{
-            **outcomes_settings.model_dump(),  # type: ignore[attr-defined]
+            **outcomes_settings.model_dump(),
             "database_url": "postgresql://postgres@127.0.0.1:1/nowhere",
             "db_connect_timeout": 1,
         }

@@ -7,7 +7,15 @@ from typing import Any
 import httpx
 
 from tests.outcomes.builders import make_contribution, make_kpi
-from tests.outcomes.webhooks.helpers import accepted, changes, epic, payload, post_ado, post_jira, raw
+from tests.outcomes.webhooks.helpers import (
+    accepted,
+    changes,
+    epic,
+    payload,
+    post_ado,
+    post_jira,
+    raw,
+)
 
 
 async def _links(client: httpx.AsyncClient, ref: str) -> list[tuple[str, Any]]:
@@ -75,9 +83,7 @@ async def test_unknown_kpi_warns_then_links_once_it_exists(
     assert await _links(outcomes_client, "PAY-12") == []
     await make_kpi(outcomes_client, "checkout-conversion")
     # Case-insensitive prefix and slug.
-    body = _labels_update(
-        ["KPI-Checkout-Conversion", "Outcome-CX"], "2026-04-03T10:00:00.000+0000"
-    )
+    body = _labels_update(["KPI-Checkout-Conversion", "Outcome-CX"], "2026-04-03T10:00:00.000+0000")
     accepted(await post_jira(outcomes_client, body), "processed")
     e = await epic(outcomes_client, "PAY-12")
     assert (e["warnings"], e["streams"]) == ([], ["CX"])
