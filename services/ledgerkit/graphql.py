@@ -7,12 +7,15 @@ and a cost budget where a list field multiplies the cost of what it selects by i
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+import orjson
 import strawberry
 from fastapi import Request
 from graphql import (
@@ -26,6 +29,8 @@ from graphql import (
     SelectionSetNode,
     VariableNode,
 )
+from sqlalchemy import Executable, Result
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from strawberry.extensions import (
     AddValidationRules,
     MaskErrors,
@@ -37,6 +42,7 @@ from strawberry.fastapi import BaseContext, GraphQLRouter
 from strawberry.types import Info
 
 from ledgerkit.auth import Principal, current_principal
+from ledgerkit.db import Database
 from ledgerkit.errors import Forbidden, LedgerError
 
 MAX_FIRST = 500
@@ -50,6 +56,9 @@ class GraphQLContext(BaseContext):
 
     principal: Principal | None = None
     loaders: dict[str, Any] = field(default_factory=dict)
+    db: Database | None = None
+    _conn: AsyncConnection | None = field(default=None, repr=False)
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     def loader(self, name: str, factory: Callable[[], T]) -> T:
         """One DataLoader per name per request: batches and caches within the request."""
@@ -57,6 +66,37 @@ class GraphQLContext(BaseContext):
             self.loaders[name] = factory()
         loader: T = self.loaders[name]
         return loader
+
+    async def execute(self, statement: Executable) -> Result[Any]:
+        """Run a read statement on the request's one read connection (opened on first use).
+
+        Loaders of one level may fire concurrently; a lock keeps them to one statement at a
+        time on the connection, so a request never holds more than one pooled connection.
+        """
+        if self.db is None:
+            raise RuntimeError("GraphQLContext has no database")
+        async with self._lock:
+            if self._conn is None:
+                self._conn = await self.db.engine.connect()
+            return await self._conn.execute(statement)
+
+    @asynccontextmanager
+    async def write_session(self) -> AsyncIterator[AsyncSession]:
+        """A write unit of work for a mutation: commits when the block ends, rolls back when
+        it raises (as REST's session does). Cached reads and loaders are dropped afterwards,
+        so what the mutation returns is read fresh."""
+        if self.db is None:
+            raise RuntimeError("GraphQLContext has no database")
+        await self.close_reads()
+        async with self.db.session(write=True) as session:
+            yield session
+        self.loaders.clear()
+
+    async def close_reads(self) -> None:
+        async with self._lock:
+            conn, self._conn = self._conn, None
+            if conn is not None:
+                await conn.close()
 
 
 def require_scope(info: Info[GraphQLContext, Any], scope: str) -> Principal:
@@ -66,8 +106,11 @@ def require_scope(info: Info[GraphQLContext, Any], scope: str) -> Principal:
     return principal
 
 
-async def graphql_context(request: Request) -> GraphQLContext:
-    """Same bearer keys and scopes as REST; a missing/unknown key is a 401 problem."""
+async def graphql_context(request: Request) -> AsyncIterator[GraphQLContext]:
+    """Same bearer keys and scopes as REST; a missing/unknown key is a 401 problem.
+
+    The context's read connection (if a resolver opened one) is released after the request.
+    """
     credentials = None
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
@@ -75,7 +118,11 @@ async def graphql_context(request: Request) -> GraphQLContext:
 
         credentials = HTTPAuthorizationCredentials(scheme="Bearer", credentials=header[7:])
     principal = await current_principal(request, credentials)
-    return GraphQLContext(principal=principal)
+    context = GraphQLContext(principal=principal, db=getattr(request.app.state, "db", None))
+    try:
+        yield context
+    finally:
+        await context.close_reads()
 
 
 class QuerySizeLimiter(SchemaExtension):
@@ -93,8 +140,9 @@ class QuerySizeLimiter(SchemaExtension):
 
 
 def _first_arg(node: FieldNode, variables: dict[str, Any]) -> int | None:
+    """The page size a list field asks for: its `first` (or Relay `last`) argument."""
     for arg in node.arguments or ():
-        if arg.name.value != "first":
+        if arg.name.value not in ("first", "last"):
             continue
         if isinstance(arg.value, IntValueNode):
             return int(arg.value.value)
@@ -109,6 +157,9 @@ class QueryCostLimiter(SchemaExtension):
 
     max_cost = 250_000
     list_fields: frozenset[str] = frozenset()
+    # Per-field page-size estimate when the query gives no `first`/`last` (e.g. an epic's
+    # KPIs: a handful, although up to the default page could come back).
+    list_sizes: dict[str, int] = {}
 
     def on_validate(self) -> Iterator[None]:
         doc = self.execution_context.graphql_document
@@ -142,11 +193,13 @@ class QueryCostLimiter(SchemaExtension):
             if isinstance(node, FieldNode):
                 total += multiplier
                 first = _first_arg(node, variables)
-                size = (
-                    first
-                    if first is not None
-                    else (DEFAULT_FIRST if node.name.value in self.list_fields else 1)
-                )
+                name = node.name.value
+                if first is not None:
+                    size = first
+                elif name in self.list_sizes:
+                    size = self.list_sizes[name]
+                else:
+                    size = DEFAULT_FIRST if name in self.list_fields else 1
                 total += self._cost(
                     node.selection_set, multiplier * max(size, 1), fragments, variables, depth + 1
                 )
@@ -159,6 +212,21 @@ class QueryCostLimiter(SchemaExtension):
                         frag.selection_set, multiplier, fragments, variables, depth + 1
                     )
         return total
+
+
+class LedgerMaskErrors(MaskErrors):
+    """Mask internal failures; give our own errors machine-readable `extensions`
+    (`code`, `status`, and `errors` for validation) like the REST problem documents."""
+
+    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        out = super()._process_errors(errors)
+        for error in out:
+            original = error.original_error
+            if isinstance(original, LedgerError):
+                error.extensions = {**(error.extensions or {}), **ledger_error_extensions(original)}
+            elif original is None and error.message == self.error_message:
+                error.extensions = {**(error.extensions or {}), "code": "internal-error"}
+        return out
 
 
 def _should_mask(error: GraphQLError) -> bool:
@@ -176,10 +244,13 @@ def schema_extensions(
     max_cost: int = 250_000,
     max_bytes: int = 20_000,
     list_fields: frozenset[str] = frozenset(),
+    list_sizes: dict[str, int] | None = None,
 ) -> list[Any]:
     size = type("SizeLimiter", (QuerySizeLimiter,), {"max_bytes": max_bytes})
     cost = type(
-        "CostLimiter", (QueryCostLimiter,), {"max_cost": max_cost, "list_fields": list_fields}
+        "CostLimiter",
+        (QueryCostLimiter,),
+        {"max_cost": max_cost, "list_fields": list_fields, "list_sizes": dict(list_sizes or {})},
     )
     # Factories, not instances: strawberry builds fresh extensions for every request.
     extensions: list[Any] = [
@@ -187,7 +258,9 @@ def schema_extensions(
         lambda: QueryDepthLimiter(max_depth=max_depth),
         lambda: MaxAliasesLimiter(max_alias_count=max_aliases),
         cost,
-        lambda: MaskErrors(should_mask_error=_should_mask, error_message="Internal server error"),
+        lambda: LedgerMaskErrors(
+            should_mask_error=_should_mask, error_message="Internal server error"
+        ),
     ]
     if not introspection:
         from graphql.validation import NoSchemaIntrospectionCustomRule
@@ -196,9 +269,16 @@ def schema_extensions(
     return extensions
 
 
+class LedgerGraphQLRouter(GraphQLRouter[Any, Any]):
+    """Responses encoded with orjson (BI answers run to megabytes)."""
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)
+
+
 def graphql_router(schema: strawberry.Schema, *, graphiql: bool) -> GraphQLRouter[Any, Any]:
-    context_getter: Callable[..., Awaitable[GraphQLContext]] = graphql_context
-    return GraphQLRouter(
+    context_getter: Callable[..., AsyncIterator[GraphQLContext]] = graphql_context
+    return LedgerGraphQLRouter(
         schema,
         path="/graphql",
         context_getter=context_getter,
@@ -267,4 +347,8 @@ def connection_from_slice(nodes: list[T], *, offset: int, first: int, total: int
 
 
 def ledger_error_extensions(error: LedgerError) -> dict[str, Any]:
-    return {"code": error.code, "status": error.status}
+    out: dict[str, Any] = {"code": error.code, "status": error.status}
+    if error.errors:
+        out["errors"] = error.errors
+    out.update({k: v for k, v in error.extra.items() if isinstance(v, str | int | bool)})
+    return out

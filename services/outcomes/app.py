@@ -5,8 +5,10 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from ledgerkit.app import build_app
+from ledgerkit.graphql import graphql_router
 from outcomes import __version__
 from outcomes.embed.routes import warn_if_embed_secret_unset
+from outcomes.graphql.schema import build_schema
 from outcomes.models import api_keys
 from outcomes.routers import ROUTERS
 from outcomes.settings import OutcomesSettings
@@ -20,7 +22,7 @@ DESCRIPTION = (
 
 def create_app(settings: OutcomesSettings | None = None) -> FastAPI:
     settings = settings or OutcomesSettings()
-    return build_app(
+    app = build_app(
         service="outcomes",
         title="Outcome Ledger — outcomes",
         version=__version__,
@@ -32,3 +34,7 @@ def create_app(settings: OutcomesSettings | None = None) -> FastAPI:
         on_startup=[warn_if_embed_secret_unset, start_dispatcher],
         on_shutdown=[stop_dispatcher],
     )
+    schema = build_schema(settings)
+    app.include_router(graphql_router(schema, graphiql=settings.graphiql))
+    app.state.graphql_schema = schema
+    return app

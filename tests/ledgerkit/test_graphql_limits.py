@@ -42,6 +42,8 @@ def _app(outcomes_settings, introspection: bool = True) -> FastAPI:  # type: ign
     from outcomes.app import create_app
 
     app = create_app(outcomes_settings)
+    # Replace the service's own /graphql with this test schema.
+    app.router.routes[:] = [r for r in app.router.routes if getattr(r, "path", "") != "/graphql"]
     schema = strawberry.Schema(
         query=Query,
         extensions=schema_extensions(

@@ -1,0 +1,1 @@
+"""GraphQL for BI tools and portals (`POST /graphql`): see docs/graphql.md."""

@@ -1,0 +1,163 @@
+"""Per-request DataLoaders: every nested list of a level is fetched in ONE statement.
+
+A loader key is `(parent pk, params)`; a batch groups its keys by `params` (the filters and
+the page window, equal for every parent reached through the same field in a query) and runs
+one windowed statement per group. Results are cached for the request, so a KPI reached from
+200 epics has its measurements fetched and built once.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import Row, Select
+from strawberry.dataloader import DataLoader
+
+from ledgerkit.graphql import Connection, GraphQLContext, connection_from_slice
+from outcomes.graphql import store
+from outcomes.graphql import types as t
+from outcomes.graphql.store import MeasurementFilter, Window
+
+N = TypeVar("N")
+P = TypeVar("P", bound=Hashable)
+Key = tuple[int, Any]
+
+
+def to_connection(nodes: list[N], total: int, window: Window) -> Connection[N]:
+    if window.last:
+        nodes.reverse()
+        return connection_from_slice(
+            nodes, offset=total - len(nodes), first=len(nodes), total=total
+        )
+    return connection_from_slice(nodes, offset=window.offset, first=window.limit, total=total)
+
+
+def _windowed_loader(
+    ctx: GraphQLContext,
+    build: Callable[[Sequence[int], Any], Select[Any]],
+    make_node: Callable[[GraphQLContext, Row[Any]], Any],
+) -> DataLoader[Key, Connection[Any]]:
+    """Keys `(parent pk, (window, *filters))` → that parent's page as a connection."""
+
+    async def batch(keys: list[Key]) -> list[Connection[Any]]:
+        groups: dict[Any, list[int]] = defaultdict(list)
+        for parent, params in keys:
+            groups[params].append(parent)
+        results: dict[Key, Connection[Any]] = {}
+        for params, parents in groups.items():
+            window: Window = params[0]
+            by_parent = await store.children(ctx, parents, lambda chunk, p=params: build(chunk, p))
+            for parent in parents:
+                rows = by_parent.get(parent, [])
+                nodes = [make_node(ctx, r) for r in rows]
+                total = rows[0].gql_total if rows else 0
+                results[(parent, params)] = to_connection(nodes, total, window)
+        return [results[k] for k in keys]
+
+    return DataLoader(load_fn=batch)
+
+
+def contributions_of_epic(ctx: GraphQLContext) -> DataLoader[Key, Connection[t.Contribution]]:
+    return ctx.loader(
+        "contributions_of_epic",
+        lambda: _windowed_loader(
+            ctx,
+            lambda chunk, params: store.contributions_by_epic(chunk, params[0]),
+            t.contribution_with_kpi,
+        ),
+    )
+
+
+def contributions_of_kpi(ctx: GraphQLContext) -> DataLoader[Key, Connection[t.Contribution]]:
+    return ctx.loader(
+        "contributions_of_kpi",
+        lambda: _windowed_loader(
+            ctx,
+            lambda chunk, params: store.contributions_by_kpi(chunk, params[0], params[1]),
+            t.contribution_with_epic,
+        ),
+    )
+
+
+def measurements_of_kpi(ctx: GraphQLContext) -> DataLoader[Key, Connection[t.Measurement]]:
+    """`(kpi pk, (window, MeasurementFilter))`: one windowed statement per distinct
+    (window, filter) — e.g. each KPI's last 12 for every KPI of the page at once."""
+    return ctx.loader(
+        "measurements_of_kpi",
+        lambda: _windowed_loader(
+            ctx,
+            lambda chunk, params: store.measurements_by_kpi(chunk, params[1], params[0]),
+            t.measurement_node,
+        ),
+    )
+
+
+def all_measurements_of_kpi(
+    ctx: GraphQLContext,
+) -> DataLoader[tuple[int, MeasurementFilter], list[t.Measurement]]:
+    """Every measurement of each KPI matching a filter (for `Epic.measurements`)."""
+
+    async def batch(keys: list[tuple[int, MeasurementFilter]]) -> list[list[t.Measurement]]:
+        groups: dict[MeasurementFilter, list[int]] = defaultdict(list)
+        for kpi_pk, f in keys:
+            groups[f].append(kpi_pk)
+        results: dict[tuple[int, MeasurementFilter], list[t.Measurement]] = {}
+        for f, pks in groups.items():
+            by_kpi = await store.children(
+                ctx, pks, lambda chunk, f=f: store.measurements_by_kpi(chunk, f, None)
+            )
+            for pk in pks:
+                results[(pk, f)] = [t.measurement_node(ctx, r) for r in by_kpi.get(pk, [])]
+        return [results[k] for k in keys]
+
+    return ctx.loader("all_measurements_of_kpi", lambda: DataLoader(load_fn=batch))
+
+
+def scores_of_epic(ctx: GraphQLContext) -> DataLoader[Key, Connection[t.Score]]:
+    return ctx.loader(
+        "scores_of_epic",
+        lambda: _windowed_loader(
+            ctx, lambda chunk, params: store.scores_by_epic(chunk, params[0]), t.score_node
+        ),
+    )
+
+
+def decisions_of_epic(ctx: GraphQLContext) -> DataLoader[Key, Connection[t.Decision]]:
+    return ctx.loader(
+        "decisions_of_epic",
+        lambda: _windowed_loader(
+            ctx, lambda chunk, params: store.decisions_by_epic(chunk, params[0]), t.decision_node
+        ),
+    )
+
+
+def _by_column_loader(
+    ctx: GraphQLContext, name: str, fetch: Callable[..., Any], column: Any, node: Callable[..., Any]
+) -> DataLoader[Any, Any]:
+    async def batch(keys: list[Any]) -> list[Any]:
+        rows = await fetch(ctx, column, keys)
+        return [node(ctx, rows[k]) if k in rows else None for k in keys]
+
+    return ctx.loader(name, lambda: DataLoader(load_fn=batch))
+
+
+def epic_by_pk(ctx: GraphQLContext) -> DataLoader[int, t.Epic | None]:
+    return _by_column_loader(ctx, "epic_by_pk", store.epics_by, store.E.pk, t.epic_node)
+
+
+def epic_by_id(ctx: GraphQLContext) -> DataLoader[str, t.Epic | None]:
+    return _by_column_loader(ctx, "epic_by_id", store.epics_by, store.E.id, t.epic_node)
+
+
+def epic_by_key(ctx: GraphQLContext) -> DataLoader[str, t.Epic | None]:
+    return _by_column_loader(ctx, "epic_by_key", store.epics_by, store.E.key, t.epic_node)
+
+
+def kpi_by_pk(ctx: GraphQLContext) -> DataLoader[int, t.Kpi | None]:
+    return _by_column_loader(ctx, "kpi_by_pk", store.kpis_by, store.K.pk, t.kpi_node)
+
+
+def kpi_by_slug(ctx: GraphQLContext) -> DataLoader[str, t.Kpi | None]:
+    return _by_column_loader(ctx, "kpi_by_slug", store.kpis_by, store.K.slug, t.kpi_node)

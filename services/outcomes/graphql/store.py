@@ -1,0 +1,324 @@
+"""SQL for the GraphQL read side: set-based batch queries, one statement per loader batch.
+
+Every nested list is fetched for *all* parents of a level at once: `WHERE parent IN (...)`
+with `row_number()` / `count(*)` window functions partitioned by the parent, so a page
+(`first`/`after`, or `last`) of each parent's children and each parent's total come back in
+one statement (SQLite ≥ 3.25 and PostgreSQL). Core statements only: rows go straight into
+GraphQL types, no ORM identity map in between.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    and_,
+    func,
+    or_,
+    select,
+)
+from sqlalchemy.sql.elements import KeyedColumnElement
+
+from ledgerkit.graphql import GraphQLContext
+from outcomes.models import (
+    Change,
+    Contribution,
+    Decision,
+    Epic,
+    EpicStream,
+    Kpi,
+    Measurement,
+    Score,
+)
+
+E = Epic.__table__.c
+K = Kpi.__table__.c
+C = Contribution.__table__.c
+M = Measurement.__table__.c
+S = Score.__table__.c
+D = Decision.__table__.c
+CH = Change.__table__.c
+
+EPIC_COLS = [
+    E.pk,
+    E.id,
+    E.key,
+    E.title,
+    E.streams,
+    E.status,
+    E.source,
+    E.source_id,
+    E.owner,
+    E.team,
+    E.planned_cost_amount,
+    E.planned_cost_currency,
+    E.start_date,
+    E.target_date,
+    E.hypothesis,
+    E.change_type,
+    E.sponsor,
+    E.labels,
+    E.warnings,
+    E.version,
+    E.created_at,
+    E.updated_at,
+    E.archived_at,
+]
+KPI_COLS = list(Kpi.__table__.c)
+# Contribution columns, labelled so they can sit next to epic/KPI columns in one row.
+CONTRIB_COLS = [
+    C.pk.label("c_pk"),
+    C.epic_pk.label("c_epic_pk"),
+    C.kpi_pk.label("c_kpi_pk"),
+    C.expected_uplift.label("c_expected_uplift"),
+    C.expected_by.label("c_expected_by"),
+    C.claimed_share.label("c_claimed_share"),
+    C.version.label("c_version"),
+    C.created_at.label("c_created_at"),
+    C.updated_at.label("c_updated_at"),
+]
+MEAS_COLS = [M.kpi_pk, M.period, M.segment, M.value, M.source, M.version, M.recorded_at]
+SCORE_COLS = list(Score.__table__.c)
+DECISION_COLS = list(Decision.__table__.c)
+CHANGE_COLS = list(Change.__table__.c)
+
+IN_CHUNK = 5000  # parents per statement; a level never has more than 500 × 50 in practice
+
+
+@dataclass(frozen=True)
+class Window:
+    """Which rows of each parent's ordered children: `offset`..`offset+limit` (one more is
+    fetched to tell whether there is a next page), or the last `limit` when `last`."""
+
+    offset: int = 0
+    limit: int = 50
+    last: bool = False
+
+
+@dataclass(frozen=True)
+class EpicFilter:
+    stream: str | None = None
+    status: str | None = None
+    kpi: str | None = None
+    source: str | None = None
+    team: str | None = None
+    q: str | None = None
+    include_archived: bool = False
+
+
+@dataclass(frozen=True)
+class MeasurementFilter:
+    period_from: str | None = None
+    period_to: str | None = None
+    segment: str | None = None
+    as_of: datetime | None = None
+
+
+def _like(text: str) -> str:
+    return "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def epic_conditions(f: EpicFilter) -> list[ColumnElement[bool]]:
+    """The REST list filters (`GET /v1/epics`), as WHERE conditions on `epics`."""
+    conds: list[ColumnElement[bool]] = []
+    if f.status is not None:
+        conds.append(E.status == f.status)
+    elif not f.include_archived:
+        conds.append(E.status != "archived")
+    if f.stream is not None:
+        conds.append(E.pk.in_(select(EpicStream.epic_pk).where(EpicStream.stream == f.stream)))
+    if f.kpi is not None:
+        conds.append(E.pk.in_(select(C.epic_pk).join(Kpi, K.pk == C.kpi_pk).where(K.slug == f.kpi)))
+    if f.source is not None:
+        conds.append(E.source == f.source)
+    if f.team is not None:
+        conds.append(func.lower(E.team) == f.team.lower())
+    if f.q:
+        pattern = _like(f.q)
+        conds.append(
+            or_(
+                func.lower(E.title).like(pattern, escape="\\"),
+                func.lower(E.key).like(pattern, escape="\\"),
+            )
+        )
+    return conds
+
+
+async def page(
+    ctx: GraphQLContext,
+    cols: Sequence[Any],
+    conds: Sequence[ColumnElement[bool]],
+    order: Sequence[Any],
+    *,
+    offset: int,
+    first: int,
+    want_total: bool,
+) -> tuple[list[Row[Any]], int | None]:
+    """A top-level page: `first + 1` rows at `offset`, and the total when asked for."""
+    stmt: Select[Any] = select(*cols)
+    if conds:
+        stmt = stmt.where(*conds)
+    rows = list((await ctx.execute(stmt.order_by(*order).offset(offset).limit(first + 1))).all())
+    total: int | None = None
+    if want_total:
+        if offset == 0 and len(rows) <= first:
+            total = len(rows)  # the whole list is on this page: no count needed
+        else:
+            count: Select[Any] = select(func.count()).select_from(cols[0].table)
+            if conds:
+                count = count.where(*conds)
+            total = int((await ctx.execute(count)).scalar_one())
+    return rows, total
+
+
+def _windowed(
+    cols: Sequence[Any],
+    parent: KeyedColumnElement[Any],
+    order: Sequence[Any],
+    conds: Sequence[ColumnElement[bool]],
+    window: Window,
+    select_from: Any = None,
+) -> Select[Any]:
+    """Each parent's slice of children plus `gql_total`, `gql_rn` (1-based position in the
+    window's order: descending for `last`)."""
+    ordering = [o.desc() for o in order] if window.last else list(order)
+    inner = select(
+        *cols,
+        parent.label("gql_parent"),
+        func.row_number().over(partition_by=parent, order_by=ordering).label("gql_rn"),
+        func.count().over(partition_by=parent).label("gql_total"),
+    )
+    if select_from is not None:
+        inner = inner.select_from(select_from)
+    sub = inner.where(*conds).subquery()
+    if window.last:
+        keep = sub.c.gql_rn <= window.limit
+    else:
+        keep = and_(sub.c.gql_rn > window.offset, sub.c.gql_rn <= window.offset + window.limit + 1)
+    return select(sub).where(keep).order_by(sub.c.gql_parent, sub.c.gql_rn)
+
+
+async def children(
+    ctx: GraphQLContext,
+    parents: Sequence[int],
+    build: Any,
+) -> dict[int, list[Row[Any]]]:
+    """Run `build(chunk)` for the parents (one statement per IN_CHUNK parents) and group
+    the rows by `gql_parent`."""
+    out: dict[int, list[Row[Any]]] = {}
+    unique = list(dict.fromkeys(parents))
+    for i in range(0, len(unique), IN_CHUNK):
+        stmt = build(unique[i : i + IN_CHUNK])
+        for row in (await ctx.execute(stmt)).all():
+            out.setdefault(row.gql_parent, []).append(row)
+    return out
+
+
+def contributions_by_epic(epic_pks: Sequence[int], window: Window) -> Select[Any]:
+    """Each epic's contributions (creation order) with their KPI's columns."""
+    parent = C.epic_pk
+    return _windowed(
+        [*CONTRIB_COLS, *KPI_COLS],
+        parent,
+        [C.pk],
+        [C.epic_pk.in_(epic_pks)],
+        window,
+        select_from=Contribution.__table__.join(Kpi.__table__, K.pk == C.kpi_pk),
+    )
+
+
+def contributions_by_kpi(kpi_pks: Sequence[int], window: Window, archived: bool) -> Select[Any]:
+    """Each KPI's contributions (creation order) with their epic's columns."""
+    conds: list[ColumnElement[bool]] = [C.kpi_pk.in_(kpi_pks)]
+    if not archived:
+        conds.append(E.status != "archived")
+    return _windowed(
+        [*CONTRIB_COLS, *EPIC_COLS],
+        C.kpi_pk,
+        [C.pk],
+        conds,
+        window,
+        select_from=Contribution.__table__.join(Epic.__table__, E.pk == C.epic_pk),
+    )
+
+
+def measurement_conditions(kpi_pks: Sequence[int], f: MeasurementFilter) -> list[Any]:
+    """The REST filters of `GET /v1/kpis/{slug}/measurements`: periods, segment, and the
+    bitemporal `as_of` (the version known then: recorded_at <= T < superseded_at)."""
+    conds: list[Any] = [M.kpi_pk.in_(kpi_pks)]
+    if f.as_of is None:
+        conds.append(M.superseded_at.is_(None))
+    else:
+        conds += [
+            M.recorded_at <= f.as_of,
+            or_(M.superseded_at.is_(None), M.superseded_at > f.as_of),
+        ]
+    if f.period_from is not None:
+        conds.append(M.period >= f.period_from)
+    if f.period_to is not None:
+        conds.append(M.period <= f.period_to)
+    if f.segment is not None:
+        conds.append(M.segment == f.segment)
+    return conds
+
+
+def measurements_by_kpi(
+    kpi_pks: Sequence[int], f: MeasurementFilter, window: Window | None
+) -> Select[Any]:
+    """Each KPI's measurements by (period, segment); `window` None means all of them."""
+    if window is None:
+        return (
+            select(*MEAS_COLS, M.kpi_pk.label("gql_parent"))
+            .where(*measurement_conditions(kpi_pks, f))
+            .order_by(M.kpi_pk, M.period, M.segment)
+        )
+    return _windowed(
+        MEAS_COLS, M.kpi_pk, [M.period, M.segment], measurement_conditions(kpi_pks, f), window
+    )
+
+
+def scores_by_epic(epic_pks: Sequence[int], window: Window) -> Select[Any]:
+    return _windowed(
+        SCORE_COLS,
+        S.epic_pk,
+        [S.pk],
+        [S.epic_pk.in_(epic_pks)],
+        window,
+    )
+
+
+def decisions_by_epic(epic_pks: Sequence[int], window: Window) -> Select[Any]:
+    return _windowed(
+        DECISION_COLS,
+        D.epic_pk,
+        [D.pk],
+        [D.epic_pk.in_(epic_pks)],
+        window,
+    )
+
+
+async def epics_by(ctx: GraphQLContext, column: Any, values: Sequence[Any]) -> dict[Any, Row[Any]]:
+    """Epics by pk, id or key (a dict keyed by that column's value)."""
+    out: dict[Any, Row[Any]] = {}
+    unique = list(dict.fromkeys(values))
+    for i in range(0, len(unique), IN_CHUNK):
+        rows = await ctx.execute(select(*EPIC_COLS).where(column.in_(unique[i : i + IN_CHUNK])))
+        for row in rows.all():
+            out[getattr(row, column.key)] = row
+    return out
+
+
+async def kpis_by(ctx: GraphQLContext, column: Any, values: Sequence[Any]) -> dict[Any, Row[Any]]:
+    out: dict[Any, Row[Any]] = {}
+    unique = list(dict.fromkeys(values))
+    for i in range(0, len(unique), IN_CHUNK):
+        rows = await ctx.execute(select(*KPI_COLS).where(column.in_(unique[i : i + IN_CHUNK])))
+        for row in rows.all():
+            out[getattr(row, column.key)] = row
+    return out

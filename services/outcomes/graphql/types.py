@@ -1,0 +1,608 @@
+# mypy: disable-error-code="untyped-decorator"
+"""GraphQL types of the outcomes service, built straight from database rows.
+
+Nested lists are Relay connections resolved through the request's DataLoaders
+(`outcomes.graphql.loaders`), so a query costs a fixed number of statements whatever the
+number of rows. Values mirror the REST read shapes: KPI values and money are decimal
+strings, times are UTC with `Z`.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+import strawberry
+from graphql import GraphQLError
+from sqlalchemy import Row
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from ledgerkit.graphql import (
+    DEFAULT_FIRST,
+    MAX_FIRST,
+    Connection,
+    GraphQLContext,
+    check_first,
+    decode_offset,
+)
+from ledgerkit.graphql_scalars import Money, Period
+from ledgerkit.money import decimal_str
+from outcomes.graphql import loaders
+from outcomes.graphql.store import MeasurementFilter, Window
+
+Ctx = Info[GraphQLContext, None]
+PeriodArg = Annotated[
+    Period | None, strawberry.argument(name="from", description="First period (inclusive).")
+]
+
+
+@strawberry.enum(description="Value streams (REST spelling).")
+class Stream(enum.Enum):
+    Revenue = "Revenue"
+    Cost = "Cost"
+    Risk = "Risk"
+    CX = "CX"
+
+
+@strawberry.enum(description="Epic lifecycle status.")
+class EpicStatus(enum.Enum):
+    proposed = "proposed"
+    active = "active"
+    paused = "paused"
+    done = "done"
+    cut = "cut"
+    archived = "archived"
+
+
+@strawberry.enum(description="Where the epic came from.")
+class EpicSource(enum.Enum):
+    manual = "manual"
+    jira = "jira"
+    ado = "ado"
+
+
+def window_of(first: int | None, after: str | None, last: int | None = None) -> Window:
+    """Relay arguments → the rows to fetch: `first`/`after` (default first 50, ≤ 500) or
+    the `last` n (≤ 500)."""
+    if last is not None:
+        if first is not None or after is not None:
+            raise GraphQLError("Use either `first`/`after` or `last`, not both.")
+        if last < 0 or last > MAX_FIRST:
+            raise GraphQLError(f"`last` must be between 0 and {MAX_FIRST}; got {last}.")
+        return Window(limit=last, last=True)
+    return Window(
+        offset=decode_offset(after), limit=check_first(DEFAULT_FIRST if first is None else first)
+    )
+
+
+def _dec(value: Decimal | None) -> Decimal | None:
+    """A KPI value as REST prints it: no exponent, no trailing zeros ("2.1", "10")."""
+    return None if value is None else Decimal(decimal_str(value))
+
+
+def _req(info: Ctx) -> GraphQLContext:
+    return info.context
+
+
+# ---- value objects ---------------------------------------------------------------------
+
+
+@strawberry.type
+class ProofPlan:
+    days: int
+    stop_if: str | None
+    scale_if: str | None
+
+
+@strawberry.type(description="Why this epic should move a KPI, for whom, how to prove it.")
+class Hypothesis:
+    statement: str | None
+    for_whom: str | None
+    economic_logic: str | None
+    assumptions: list[str]
+    risks: list[str]
+    leading_indicators: list[str]
+    lagging_indicators: list[str]
+    proof_plan: ProofPlan | None
+
+    @staticmethod
+    def of(data: dict[str, Any] | None) -> Hypothesis | None:
+        if not data:
+            return None
+        plan = data.get("proof_plan")
+        return Hypothesis(
+            statement=data.get("statement"),
+            for_whom=data.get("for_whom"),
+            economic_logic=data.get("economic_logic"),
+            assumptions=list(data.get("assumptions") or []),
+            risks=list(data.get("risks") or []),
+            leading_indicators=list(data.get("leading_indicators") or []),
+            lagging_indicators=list(data.get("lagging_indicators") or []),
+            proof_plan=ProofPlan(
+                days=int(plan.get("days", 90)),
+                stop_if=plan.get("stop_if"),
+                scale_if=plan.get("scale_if"),
+            )
+            if isinstance(plan, dict)
+            else None,
+        )
+
+
+@strawberry.type(description="The finance-agreed baseline of a KPI.")
+class Baseline:
+    value: Decimal
+    as_of: date
+    source: str | None
+    agreed_by: str | None
+    agreed_at: datetime | None
+
+
+@strawberry.type
+class Target:
+    value: Decimal
+    due: date | None
+
+
+@strawberry.type(description="The money one unit of KPI improvement is worth, per year/month.")
+class ValuePerUnit:
+    amount: Decimal
+    currency: str
+    per: str
+
+
+# ---- entities --------------------------------------------------------------------------
+
+
+@strawberry.federation.type(keys=["id"], description="A funded piece of work.")
+class Epic:
+    pk: strawberry.Private[int]
+    hypothesis_data: strawberry.Private[dict[str, Any] | None]
+    id: strawberry.ID
+    key: str
+    title: str
+    streams: list[Stream]
+    status: EpicStatus
+    source: EpicSource
+    source_id: str | None
+    owner: str | None
+    team: str | None
+    planned_cost: Money | None
+    start_date: date | None
+    target_date: date | None
+    change_type: str | None
+    sponsor: str | None
+    labels: list[str]
+    warnings: list[JSON]
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    archived_at: datetime | None
+
+    @strawberry.field
+    def hypothesis(self) -> Hypothesis | None:
+        return Hypothesis.of(self.hypothesis_data)
+
+    @strawberry.field(description="The KPIs this epic contributes to (contribution order).")
+    async def kpis(
+        self, info: Ctx, first: int | None = None, after: str | None = None
+    ) -> Connection[Kpi]:
+        window = window_of(first, after)
+        page = await loaders.contributions_of_epic(info.context).load((self.pk, (window,)))
+        return _map_connection(page, lambda c: c.kpi_node)
+
+    @strawberry.field(description="The epic's KPI links: expected uplift, claimed share.")
+    async def contributions(
+        self, info: Ctx, first: int | None = None, after: str | None = None
+    ) -> Connection[Contribution]:
+        window = window_of(first, after)
+        return await loaders.contributions_of_epic(info.context).load((self.pk, (window,)))
+
+    @strawberry.field(
+        description="Measurements of every KPI the epic contributes to, by KPI (contribution "
+        "order), period, segment. Same filters as the REST measurements list."
+    )
+    async def measurements(
+        self,
+        info: Ctx,
+        period_from: PeriodArg = None,
+        period_to: Annotated[
+            Period | None, strawberry.argument(name="to", description="Last period.")
+        ] = None,
+        segment: str | None = None,
+        as_of: datetime | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Measurement]:
+        window = window_of(first, after)
+        ctx = info.context
+        links = await loaders.contributions_of_epic(ctx).load((self.pk, (Window(limit=MAX_FIRST),)))
+        f = MeasurementFilter(period_from, period_to, segment, as_of)
+        loader = loaders.all_measurements_of_kpi(ctx)
+        lists = await loader.load_many([(e.node.kpi_pk, f) for e in links.edges])
+        rows = [m for ms in lists for m in ms]
+        page = rows[window.offset : window.offset + window.limit + 1]
+        return loaders.to_connection(page, len(rows), window)
+
+    @strawberry.field(description="Value-council scores of this epic (creation order).")
+    async def scores(
+        self, info: Ctx, first: int | None = None, after: str | None = None
+    ) -> Connection[Score]:
+        window = window_of(first, after)
+        return await loaders.scores_of_epic(info.context).load((self.pk, (window,)))
+
+    @strawberry.field(description="The epic's decision log (oldest first; `last: 1` = latest).")
+    async def decisions(
+        self,
+        info: Ctx,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+    ) -> Connection[Decision]:
+        window = window_of(first, after, last)
+        return await loaders.decisions_of_epic(info.context).load((self.pk, (window,)))
+
+    @strawberry.field(description="The most recent decision, if any.")
+    async def latest_decision(self, info: Ctx) -> Decision | None:
+        page = await loaders.decisions_of_epic(info.context).load(
+            (self.pk, (Window(limit=1, last=True),))
+        )
+        return page.edges[-1].node if page.edges else None
+
+    @classmethod
+    async def resolve_reference(cls, info: Ctx, id: strawberry.ID) -> Epic | None:
+        return await loaders.epic_by_id(info.context).load(str(id))
+
+
+@strawberry.federation.type(keys=["slug"], description="A key performance indicator.")
+class Kpi:
+    pk: strawberry.Private[int]
+    slug: str
+    name: str
+    stream: Stream | None
+    unit: str
+    direction: str
+    cadence: str
+    baseline: Baseline | None
+    target: Target | None
+    value_per_unit: ValuePerUnit | None
+    owners: list[str]
+    scorecard_line: str | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+    @strawberry.field(description="Epics contributing to this KPI (contribution order).")
+    async def epics(
+        self,
+        info: Ctx,
+        first: int | None = None,
+        after: str | None = None,
+        include_archived: bool = False,
+    ) -> Connection[Epic]:
+        page = await self._contributions(info, first, after, include_archived)
+        return _map_connection(page, lambda c: c.epic_node)
+
+    @strawberry.field(description="This KPI's links to epics.")
+    async def contributions(
+        self,
+        info: Ctx,
+        first: int | None = None,
+        after: str | None = None,
+        include_archived: bool = False,
+    ) -> Connection[Contribution]:
+        return await self._contributions(info, first, after, include_archived)
+
+    async def _contributions(
+        self, info: Ctx, first: int | None, after: str | None, archived: bool
+    ) -> Connection[Contribution]:
+        window = window_of(first, after)
+        return await loaders.contributions_of_kpi(info.context).load((self.pk, (window, archived)))
+
+    @strawberry.field(
+        description="Values by period then segment, as known at `asOf` (default: now). "
+        "`last: 12` gives the 12 most recent (per KPI, fetched once for every KPI of the "
+        "query). Filters as `GET /v1/kpis/{slug}/measurements`."
+    )
+    async def measurements(
+        self,
+        info: Ctx,
+        period_from: PeriodArg = None,
+        period_to: Annotated[
+            Period | None, strawberry.argument(name="to", description="Last period.")
+        ] = None,
+        segment: str | None = None,
+        as_of: datetime | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+    ) -> Connection[Measurement]:
+        window = window_of(first, after, last)
+        f = MeasurementFilter(period_from, period_to, segment, as_of)
+        return await loaders.measurements_of_kpi(info.context).load((self.pk, (window, f)))
+
+    @strawberry.field(description="The most recent value of a segment (default `all`).")
+    async def latest_measurement(
+        self, info: Ctx, segment: str = "all", as_of: datetime | None = None
+    ) -> Measurement | None:
+        f = MeasurementFilter(None, None, segment, as_of)
+        page = await loaders.measurements_of_kpi(info.context).load(
+            (self.pk, (Window(limit=1, last=True), f))
+        )
+        return page.edges[-1].node if page.edges else None
+
+    @classmethod
+    async def resolve_reference(cls, info: Ctx, slug: str) -> Kpi | None:
+        return await loaders.kpi_by_slug(info.context).load(slug)
+
+
+@strawberry.type(description="An epic ↔ KPI link.")
+class Contribution:
+    epic_pk: strawberry.Private[int]
+    kpi_pk: strawberry.Private[int]
+    kpi_node: strawberry.Private[Kpi | None]
+    epic_node: strawberry.Private[Epic | None]
+    expected_uplift: Decimal | None
+    expected_by: date | None
+    claimed_share: Decimal | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+    @strawberry.field
+    async def epic(self, info: Ctx) -> Epic:
+        if self.epic_node is not None:
+            return self.epic_node
+        epic = await loaders.epic_by_pk(info.context).load(self.epic_pk)
+        assert epic is not None
+        return epic
+
+    @strawberry.field
+    async def kpi(self, info: Ctx) -> Kpi:
+        if self.kpi_node is not None:
+            return self.kpi_node
+        kpi = await loaders.kpi_by_pk(info.context).load(self.kpi_pk)
+        assert kpi is not None
+        return kpi
+
+
+@strawberry.type(description="A KPI value for a period and segment (one version of it).")
+class Measurement:
+    kpi_pk: strawberry.Private[int]
+    period: Period
+    segment: str
+    value: Decimal
+    source: str | None
+    version: int
+    recorded_at: datetime
+
+    @strawberry.field(description="The KPI's slug.")
+    async def kpi(self, info: Ctx) -> Kpi:
+        kpi = await loaders.kpi_by_pk(info.context).load(self.kpi_pk)
+        assert kpi is not None
+        return kpi
+
+
+@strawberry.type(description="A value-council score (1–5 each).")
+class Score:
+    epic_pk: strawberry.Private[int]
+    id: strawberry.ID
+    period: str
+    outcome_potential: int
+    time_to_value: int
+    risk: int
+    total: int
+    scored_by: str | None
+    note: str | None
+    created_at: datetime
+
+    @strawberry.field
+    async def epic(self, info: Ctx) -> Epic:
+        epic = await loaders.epic_by_pk(info.context).load(self.epic_pk)
+        assert epic is not None
+        return epic
+
+
+@strawberry.type(description="A portfolio decision (the log is append-only).")
+class Decision:
+    epic_pk: strawberry.Private[int]
+    id: strawberry.ID
+    decided_on: date
+    decision: str
+    grade: str | None
+    rationale: str | None
+    decided_by: str | None
+    created_at: datetime
+
+    @strawberry.field
+    async def epic(self, info: Ctx) -> Epic:
+        epic = await loaders.epic_by_pk(info.context).load(self.epic_pk)
+        assert epic is not None
+        return epic
+
+
+@strawberry.type(description="A change-log entry (`data` is the entity's REST read shape).")
+class Change:
+    seq: int
+    at: datetime
+    actor: str
+    entity: str
+    entity_id: str
+    action: str
+    data: JSON
+    hash: str
+    prev_hash: str
+
+
+# ---- builders (rows → types) -----------------------------------------------------------
+
+
+def _map_connection(page: Connection[Any], fn: Any) -> Connection[Any]:
+    from ledgerkit.graphql import Edge
+
+    return Connection(
+        edges=[Edge(node=fn(e.node), cursor=e.cursor) for e in page.edges],
+        page_info=page.page_info,
+        total_count=page.total_count,
+    )
+
+
+def epic_node(ctx: GraphQLContext | None, r: Any) -> Epic:
+    """An `Epic` from a row (or an ORM `Epic`: same attribute names)."""
+    return Epic(
+        pk=r.pk,
+        hypothesis_data=r.hypothesis,
+        id=strawberry.ID(r.id),
+        key=r.key,
+        title=r.title,
+        streams=list(r.streams or []),
+        status=r.status,
+        source=r.source,
+        source_id=r.source_id,
+        owner=r.owner,
+        team=r.team,
+        planned_cost=Money.of(r.planned_cost_amount, r.planned_cost_currency),
+        start_date=r.start_date,
+        target_date=r.target_date,
+        change_type=r.change_type,
+        sponsor=r.sponsor,
+        labels=list(r.labels or []),
+        warnings=list(r.warnings or []),
+        version=r.version,
+        created_at=r.created_at,
+        updated_at=r.updated_at,
+        archived_at=r.archived_at,
+    )
+
+
+def _kpi_from(r: Any) -> Kpi:
+    baseline = None
+    if r.baseline_value is not None and r.baseline_as_of is not None:
+        baseline = Baseline(
+            value=_dec(r.baseline_value) or Decimal(0),
+            as_of=r.baseline_as_of,
+            source=r.baseline_source,
+            agreed_by=r.baseline_agreed_by,
+            agreed_at=r.baseline_agreed_at or r.updated_at,
+        )
+    target = (
+        Target(value=_dec(r.target_value) or Decimal(0), due=r.target_due)
+        if r.target_value is not None
+        else None
+    )
+    vpu = (
+        ValuePerUnit(
+            amount=_dec(r.value_per_unit_amount) or Decimal(0),
+            currency=r.value_per_unit_currency or "USD",
+            per=r.value_per_unit_per or "year",
+        )
+        if r.value_per_unit_amount is not None
+        else None
+    )
+    return Kpi(
+        pk=r.pk,
+        slug=r.slug,
+        name=r.name,
+        stream=r.stream,
+        unit=r.unit,
+        direction=r.direction,
+        cadence=r.cadence,
+        baseline=baseline,
+        target=target,
+        value_per_unit=vpu,
+        owners=list(r.owners or []),
+        scorecard_line=r.scorecard_line,
+        version=r.version,
+        created_at=r.created_at,
+        updated_at=r.updated_at,
+    )
+
+
+def kpi_node(ctx: GraphQLContext | None, r: Any) -> Kpi:
+    """One `Kpi` object per KPI per request, however many epics reach it."""
+    if ctx is None:
+        return _kpi_from(r)
+    cache: dict[int, Kpi] = ctx.loader("kpi_nodes", dict)
+    node = cache.get(r.pk)
+    if node is None:
+        node = cache[r.pk] = _kpi_from(r)
+    return node
+
+
+def _contribution(r: Row[Any], kpi: Kpi | None, epic: Epic | None) -> Contribution:
+    return Contribution(
+        epic_pk=r.c_epic_pk,
+        kpi_pk=r.c_kpi_pk,
+        kpi_node=kpi,
+        epic_node=epic,
+        expected_uplift=_dec(r.c_expected_uplift),
+        expected_by=r.c_expected_by,
+        claimed_share=_dec(r.c_claimed_share),
+        version=r.c_version,
+        created_at=r.c_created_at,
+        updated_at=r.c_updated_at,
+    )
+
+
+def contribution_with_kpi(ctx: GraphQLContext, r: Row[Any]) -> Contribution:
+    return _contribution(r, kpi_node(ctx, r), None)
+
+
+def contribution_with_epic(ctx: GraphQLContext, r: Row[Any]) -> Contribution:
+    return _contribution(r, None, epic_node(ctx, r))
+
+
+def measurement_node(ctx: GraphQLContext | None, r: Any) -> Measurement:
+    return Measurement(
+        kpi_pk=r.kpi_pk,
+        period=r.period,
+        segment=r.segment,
+        value=Decimal(decimal_str(r.value)),
+        source=r.source,
+        version=r.version,
+        recorded_at=r.recorded_at,
+    )
+
+
+def score_node(ctx: GraphQLContext | None, r: Any) -> Score:
+    return Score(
+        epic_pk=r.epic_pk,
+        id=strawberry.ID(r.id),
+        period=r.period,
+        outcome_potential=r.outcome_potential,
+        time_to_value=r.time_to_value,
+        risk=r.risk,
+        total=r.total,
+        scored_by=r.scored_by,
+        note=r.note,
+        created_at=r.created_at,
+    )
+
+
+def decision_node(ctx: GraphQLContext | None, r: Any) -> Decision:
+    return Decision(
+        epic_pk=r.epic_pk,
+        id=strawberry.ID(r.id),
+        decided_on=r.decided_on,
+        decision=r.decision,
+        grade=r.grade,
+        rationale=r.rationale,
+        decided_by=r.decided_by,
+        created_at=r.created_at,
+    )
+
+
+def change_node(r: Any) -> Change:
+    return Change(
+        seq=r.seq,
+        at=r.at,
+        actor=r.actor,
+        entity=r.entity,
+        entity_id=r.entity_id,
+        action=r.action,
+        data=r.data,
+        hash=r.hash,
+        prev_hash=r.prev_hash,
+    )
