@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,6 +22,7 @@ from outcomes.webhooks.parsing import (
     parse_datetime,
 )
 
+_KEY = re.compile(r"^[A-Za-z0-9][\w.:-]*$")  # what an epic key may be
 HANDLED: dict[str, Action] = {
     "jira:issue_created": "upsert",
     "jira:issue_updated": "upsert",
@@ -78,8 +80,8 @@ def parse_jira(
         raise invalid(["issue"], "required (an object with id, key and fields)")
     iid = item_id(issue.get("id"), ["issue", "id"])
     key = opt_str(issue.get("key"))
-    if key is None or len(key) > 100:
-        raise invalid(["issue", "key"], "required (the issue key, e.g. PAY-12)")
+    if key is None or len(key) > 100 or not _KEY.match(key):
+        raise invalid(["issue", "key"], "required (an issue key such as PAY-12)")
     fields = issue.get("fields")
     if fields is not None and not isinstance(fields, dict):
         raise invalid(["issue", "fields"], "must be an object")

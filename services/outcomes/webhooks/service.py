@@ -121,6 +121,7 @@ async def receive(
     received_at = utcnow()
     rejection: LedgerError | None = None
     event: SourceEvent | None = None
+    crash: str | None = None
     try:
         if oversized is not None:
             raise DeliveryTooLarge(
@@ -135,6 +136,9 @@ async def receive(
         event = PARSERS[source](body, headers, config, received_at)
     except LedgerError as exc:
         rejection = exc
+    except Exception as exc:  # a bug of ours, not the sender's: keep it, replay after the fix
+        log.exception("webhook_parse_error", source=source)
+        crash = f"{type(exc).__name__}: {exc}"[:4000]
     if isinstance(rejection, WebhookUnauthorized):
         body = body[:UNAUTHENTICATED_BODY_BYTES]
     values = {
@@ -143,12 +147,12 @@ async def receive(
         "dedupe_key": event.dedupe_key[:300] if event else None,
         "item_key": event.item_id if event else None,
         "item_order": event.item_order if event else None,
-        "status": "rejected" if rejection else "received",
-        "reason": _reason(rejection) if rejection else None,
+        "status": "rejected" if rejection else "failed" if crash else "received",
+        "reason": _reason(rejection) if rejection else crash,
         "headers": _stored_headers(headers, config),
         "body": body,
         "received_at": received_at,
-        "processed_at": received_at if rejection else None,
+        "processed_at": received_at if rejection or crash else None,
         "attempts": 0,
     }
     try:
@@ -163,7 +167,8 @@ async def receive(
             "webhook_rejected", source=source, delivery_id=delivery_id, reason=values["reason"]
         )
         raise rejection
-    assert event is not None
+    if event is None:
+        return Accepted(delivery_id, "failed", crash)
     outcome = await process(db, pk, delivery_id, event, config)
     return Accepted(delivery_id, outcome.status, outcome.reason)
 
