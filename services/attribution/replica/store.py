@@ -9,7 +9,8 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
+import orjson
+from sqlalchemy import Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -129,6 +130,41 @@ def _row(entity: str, action: str, seq: int, at: datetime, d: dict[str, Any]) ->
     }
 
 
+def _sqlite_value(value: Any) -> Any:
+    # The forms SQLAlchemy itself stores on SQLite (so its reads and comparisons agree).
+    if isinstance(value, datetime):
+        return as_utc(value).strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, list | dict):
+        return orjson.dumps(value).decode()
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def _pg_value(value: Any) -> Any:
+    if isinstance(value, list | dict):
+        return orjson.dumps(value).decode()
+    return value
+
+
+async def bulk_insert(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert rows (dicts with the same keys) on the session's connection, in its
+    transaction: COPY on PostgreSQL, one executemany on SQLite — without SQLAlchemy's
+    per-parameter processing, which would cost more than the database work."""
+    conn = await session.connection()
+    raw = await conn.get_raw_connection()
+    driver: Any = raw.driver_connection
+    cols = list(rows[0])
+    if conn.dialect.name == "postgresql":
+        records = [tuple(_pg_value(row[c]) for c in cols) for row in rows]
+        await driver.copy_records_to_table(table.name, records=records, columns=cols)
+        return
+    records = [tuple(_sqlite_value(row[c]) for c in cols) for row in rows]
+    names = ", ".join(f'"{c}"' for c in cols)
+    marks = ", ".join("?" for _ in cols)
+    await driver.executemany(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', records)
+
+
 @dataclass
 class PageResult:
     applied: int = 0
@@ -236,7 +272,7 @@ async def apply_page(
             )
             await session.execute(stmt, supersede[entity])
         if rows[entity]:
-            await session.execute(insert(table), rows[entity])
+            await bulk_insert(session, table, rows[entity])
 
     last = fresh[-1]
     state.after = int(last["seq"])

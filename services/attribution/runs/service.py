@@ -8,6 +8,7 @@ loop keeps serving); only the final insert of the run and its lines is a write.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 import uuid
 import zlib
@@ -22,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from attribution.engine import (
+    BenefitLine,
     InputError,
     RulesError,
     RunResult,
@@ -150,17 +152,31 @@ async def _service_warnings(
 # --- computing and storing ----------------------------------------------------------------
 
 
+CHUNK = 50_000
+
+
 @dataclass
 class _Computed:
     result: RunResult
     snapshot_blob: bytes
-    records: list[tuple[Any, ...]]
     compute_ms: float
     encode_ms: float
 
 
-def _line_records(run_id: str, result: RunResult, streams: dict[str, str]) -> list[tuple[Any, ...]]:
-    return [
+def _line_records(
+    run_id: str,
+    lines: Sequence[BenefitLine],
+    first_seq: int,
+    streams: dict[str, str],
+    hasher: Any,
+) -> list[tuple[Any, ...]]:
+    """Rows for `benefit_lines` (LINE_COLUMNS order), feeding `hasher` as they are made.
+
+    The lines hash is sha256 over every stored row without the run id: fields joined by
+    tabs, null as \\N, one row per line (\\n). It is over exactly what is stored, so
+    `verify` compares like with like, and it streams: no 360k-line JSON document in memory.
+    """
+    rows = [
         (
             run_id,
             seq,
@@ -177,21 +193,39 @@ def _line_records(run_id: str, result: RunResult, streams: dict[str, str]) -> li
             _f(line.cumulative),
             line.currency,
         )
-        for seq, line in enumerate(result.lines, 1)
+        for seq, line in enumerate(lines, first_seq)
     ]
+    text = "".join(
+        "\t".join("\\N" if v is None else str(v) for v in row[1:]) + "\n" for row in rows
+    )
+    hasher.update(text.encode())
+    return rows
 
 
 def _compute(
-    run_id: str, rules: dict[str, Any], snapshot: Snapshot, period_from: str, period_to: str
+    rules: dict[str, Any], snapshot: Snapshot, period_from: str, period_to: str
 ) -> _Computed:
     t0 = time.perf_counter()
     result = compute(rules, snapshot, period_from, period_to)
     t1 = time.perf_counter()
     blob = zlib.compress(snapshot.to_canonical(), 6)
-    streams = {k.slug: k.stream for k in snapshot.kpis}
-    records = _line_records(run_id, result, streams)
     t2 = time.perf_counter()
-    return _Computed(result, blob, records, (t1 - t0) * 1000, (t2 - t1) * 1000)
+    return _Computed(result, blob, (t1 - t0) * 1000, (t2 - t1) * 1000)
+
+
+async def _store_lines(
+    session: AsyncSession, run_id: str, result: RunResult, streams: dict[str, str]
+) -> str:
+    """Insert the lines chunk by chunk (rows built in a worker thread); their hash."""
+    hasher = hashlib.sha256()
+    lines = result.lines
+    for start in range(0, len(lines), CHUNK):
+        rows = await asyncio.to_thread(
+            _line_records, run_id, lines[start : start + CHUNK], start + 1, streams, hasher
+        )
+        await store.insert_lines(session, rows)
+        del rows
+    return hasher.hexdigest()
 
 
 def _epic_summaries(result: RunResult, snapshot: Snapshot) -> list[dict[str, Any]]:
@@ -318,9 +352,7 @@ async def create_run(
     snapshot_ms = (time.perf_counter() - started) * 1000
     run_id = uuid.uuid4().hex
     try:
-        done = await asyncio.to_thread(
-            _compute, run_id, rules, snapshot, body.period_from, body.period_to
-        )
+        done = await asyncio.to_thread(_compute, rules, snapshot, body.period_from, body.period_to)
     except InputError as exc:
         raise RunInputsInvalid(
             f"The inputs fail a check before the run: {exc.problems[0]}"
@@ -329,6 +361,8 @@ async def create_run(
         ) from exc
     result = done.result
     store_started = time.perf_counter()
+    streams = {k.slug: k.stream for k in snapshot.kpis}
+    lines_hash = await _store_lines(session, run_id, result, streams)
     run = AttributionRun(
         id=run_id,
         ruleset_id=ruleset.id,
@@ -336,7 +370,7 @@ async def create_run(
         status="preview" if body.preview else "official",
         content_hash=result.content_hash,
         input_hash=result.input_hash,
-        lines_hash=result.lines_hash,
+        lines_hash=lines_hash,
         period_from=body.period_from,
         period_to=body.period_to,
         as_of=as_of,
@@ -353,17 +387,14 @@ async def create_run(
         rules=rules,
         snapshot=done.snapshot_blob,
     )
-    await store.insert_run(session, run)
-    await store.insert_lines(session, done.records)
-    store_ms = (time.perf_counter() - store_started) * 1000
     run.timings = {
         "snapshot_ms": round(snapshot_ms, 1),
         "compute_ms": round(done.compute_ms, 1),
         "encode_ms": round(done.encode_ms, 1),
-        "store_ms": round(store_ms, 1),
+        "store_ms": round((time.perf_counter() - store_started) * 1000, 1),
         "total_ms": round((time.perf_counter() - started) * 1000, 1),
     }
-    await session.flush()
+    await store.insert_run(session, run)
     return run_read(run)
 
 
@@ -474,46 +505,56 @@ async def list_lines(
 
 def _recompute(
     rules: dict[str, Any], blob: bytes, period_from: str, period_to: str
-) -> tuple[RunResult, list[tuple[Any, ...]], str]:
+) -> tuple[RunResult, dict[str, str], str]:
     snapshot = Snapshot.from_dict(orjson.loads(zlib.decompress(blob)))
     result = compute(rules, snapshot, period_from, period_to)
     streams = {k.slug: k.stream for k in snapshot.kpis}
-    records = [r[1:] for r in _line_records("", result, streams)]
-    return result, records, content_hash(rules)
+    return result, streams, content_hash(rules)
 
 
 async def verify_run(session: AsyncSession, run_id: str) -> VerifyRead:
     """Recompute the run from its stored snapshot and rules; compare both hashes and every
-    line with what was stored."""
+    line with what was stored (chunk by chunk, string-exact)."""
     run = await find_run(session, run_id)
     blob = (
         await session.execute(select(AttributionRun.snapshot).where(AttributionRun.id == run_id))
     ).scalar_one()
     version = await rulesets.find_version(session, run.ruleset_id, run.ruleset_version)
-    stored = await store.all_lines(session, run_id)
     try:
-        result, records, rules_hash = await asyncio.to_thread(
+        result, streams, rules_hash = await asyncio.to_thread(
             _recompute, run.rules, blob, run.period_from, run.period_to
         )
     except (InputError, RulesError) as exc:
         raise RunInputsInvalid(
             f"The stored inputs no longer compute: {exc}", errors=_problems(exc, ["stored"])
         ) from exc
+    hasher = hashlib.sha256()
     mismatches: list[dict[str, Any]] = []
-    for seq in range(max(len(stored), len(records))):
-        a = stored[seq] if seq < len(stored) else None
-        b = records[seq] if seq < len(records) else None
-        if a != b:
-            cols = ("seq", *store.LINE_COLUMNS[2:])
-            mismatches.append(
-                {
-                    "seq": seq + 1,
-                    "stored": dict(zip(cols, a, strict=True)) if a else None,
-                    "recomputed": dict(zip(cols, b, strict=True)) if b else None,
-                }
-            )
-            if len(mismatches) >= MAX_MISMATCHES:
-                break
+    lines = result.lines
+    stored_count = 0
+    cols = ("seq", *store.LINE_COLUMNS[2:])
+    start = 0
+    while True:
+        stored = await store.lines_between(session, run_id, start, start + CHUNK)
+        chunk = lines[start : start + CHUNK]
+        if not stored and not chunk:
+            break
+        stored_count += len(stored)
+        rows = await asyncio.to_thread(_line_records, "", chunk, start + 1, streams, hasher)
+        recomputed = [row[1:] for row in rows]
+        for i in range(max(len(stored), len(recomputed))):
+            a = stored[i] if i < len(stored) else None
+            b = recomputed[i] if i < len(recomputed) else None
+            if a != b and len(mismatches) < MAX_MISMATCHES:
+                mismatches.append(
+                    {
+                        "seq": start + i + 1,
+                        "stored": dict(zip(cols, a, strict=True)) if a else None,
+                        "recomputed": dict(zip(cols, b, strict=True)) if b else None,
+                    }
+                )
+        start += CHUNK
+    recomputed_lines_hash = hasher.hexdigest()
     input_check = HashCheck(
         stored=run.input_hash, recomputed=result.input_hash, ok=run.input_hash == result.input_hash
     )
@@ -522,7 +563,9 @@ async def verify_run(session: AsyncSession, run_id: str) -> VerifyRead:
         content_ok = content_ok and version.content_hash == run.content_hash
     content_check = HashCheck(stored=run.content_hash, recomputed=rules_hash, ok=content_ok)
     lines_check = HashCheck(
-        stored=run.lines_hash, recomputed=result.lines_hash, ok=run.lines_hash == result.lines_hash
+        stored=run.lines_hash,
+        recomputed=recomputed_lines_hash,
+        ok=run.lines_hash == recomputed_lines_hash,
     )
     ok = input_check.ok and content_check.ok and lines_check.ok and not mismatches
     problems = [
@@ -536,7 +579,7 @@ async def verify_run(session: AsyncSession, run_id: str) -> VerifyRead:
         if not good
     ]
     detail = (
-        f"Recomputed {len(records)} lines from the stored snapshot: identical."
+        f"Recomputed {len(lines)} lines from the stored snapshot: identical."
         if ok
         else "Mismatch in " + ", ".join(problems) + "."
     )
@@ -553,7 +596,7 @@ async def verify_run(session: AsyncSession, run_id: str) -> VerifyRead:
         content_hash=content_check,
         lines_hash=lines_check,
         version_content_hash=version.content_hash,
-        lines_checked=len(stored),
-        lines_recomputed=len(records),
+        lines_checked=stored_count,
+        lines_recomputed=len(lines),
         mismatches=mismatches,
     )

@@ -110,10 +110,17 @@ async def list_lines(
     return (await session.execute(query)).all()
 
 
-async def all_lines(session: AsyncSession, run_id: str) -> list[tuple[Any, ...]]:
+async def lines_between(
+    session: AsyncSession, run_id: str, after_seq: int, upto_seq: int
+) -> list[tuple[Any, ...]]:
+    """Stored lines with after_seq < seq <= upto_seq, without the run id, in order."""
     t = LINES
     cols = [t.c[name] for name in LINE_COLUMNS[1:]]
-    query = select(*cols).where(t.c.run_id == run_id).order_by(t.c.seq)
+    query = (
+        select(*cols)
+        .where(t.c.run_id == run_id, t.c.seq > after_seq, t.c.seq <= upto_seq)
+        .order_by(t.c.seq)
+    )
     return [tuple(row) for row in (await session.execute(query)).all()]
 
 
