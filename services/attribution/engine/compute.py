@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -122,6 +123,10 @@ class _Run:
         if not contributions:
             return  # nothing to attribute: no lines, and its gaps are nobody's concern here
         rules = resolve(self.rules, kpi.slug)
+        # Per-KPI memos: epics sharing a baseline (or a start date) share the uplift (or
+        # the ramp factor) of a period; computing them once per KPI is the same arithmetic.
+        self.uplifts: dict[tuple[Decimal, Decimal | None, str], Decimal] = {}
+        self.factors: dict[tuple[date | None, str], Decimal] = {}
         values = self.values[kpi.slug]
         periods = self.measured_periods(kpi, rules)
         per_period = self.value_per_period(kpi, rules)
@@ -163,8 +168,14 @@ class _Run:
             )
         values = self.values[kpi.slug]
         for label in periods:
-            uplift = uplift_at(kpi, rules, baselines, values, label)
-            factor = ramp_factor(rules, kpi, epic.start_date, parse_period(label))
+            memo = (baselines.reference, baselines.control, label)
+            uplift = self.uplifts.get(memo)
+            if uplift is None:
+                uplift = self.uplifts[memo] = uplift_at(kpi, rules, baselines, values, label)
+            factor = self.factors.get((epic.start_date, label))
+            if factor is None:
+                factor = ramp_factor(rules, kpi, epic.start_date, parse_period(label))
+                self.factors[(epic.start_date, label)] = factor
             value = None if per_period is None else uplift * per_period
             benefit = None
             if value is not None:
