@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -175,6 +176,16 @@ def test_sigterm_with_several_workers_exits_0(
     cleanup.append(proc)
     r = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
     assert r.status_code == 200
+    # Both workers are up once each has answered (new connections spread across them; the
+    # pool gauges carry the worker's pid).
+    pids: set[str] = set()
+    deadline = time.monotonic() + BOUND
+    while len(pids) < 2:
+        assert time.monotonic() < deadline, f"only workers {pids} answered"
+        with httpx.Client() as fresh:
+            metrics = fresh.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        pids.update(re.findall(r'ledger_db_pool_size\{.*pid="(\d+)"', metrics))
+        time.sleep(0.02)
     proc.send_signal(signal.SIGTERM)
     _, stderr = proc.communicate(timeout=BOUND)
     code = proc.returncode
