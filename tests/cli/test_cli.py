@@ -71,5 +71,3 @@ def test_bad_usage_exit_code() -> None:
     )
     assert r.returncode == 1
     assert "unknown scope" in r.stderr
-
-
