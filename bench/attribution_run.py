@@ -206,10 +206,12 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             profiler = Profiler(async_mode="enabled")
             profiler.start()
         t = time.perf_counter()
+        cpu = time.process_time()
         async with db.session(write=True) as session:
             run = await runs.create_run(db, session, principal, body)
             t_commit = time.perf_counter()
         wall = time.perf_counter() - t
+        cpu_s = time.process_time() - cpu
         commit_s = time.perf_counter() - t_commit
         if profiler is not None:
             profiler.stop()
@@ -227,6 +229,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "months": args.months,
         "lines": run.totals.lines,
         "wall_s": round(wall, 3),
+        "cpu_s": round(cpu_s, 3),
+        "load_avg_1m": round(os.getloadavg()[0], 2),
         "phases_ms": {**run.timings, "commit_ms": round(commit_s * 1000, 1)},
         "compute_s": round(run.timings["compute_ms"] / 1000, 3),
         "store_s": round((run.timings["store_ms"] / 1000) + commit_s, 3),

@@ -176,29 +176,41 @@ def _line_records(
     tabs, null as \\N, one row per line (\\n). It is over exactly what is stored, so
     `verify` compares like with like, and it streams: no 360k-line JSON document in memory.
     """
-    rows = [
-        (
+    # The engine's decimals are canonical (uplift/share/ramp normalized, money at 2 places),
+    # so equal values print alike and their text can be memoized: most repeat across epics.
+    text: dict[Decimal, str] = {}
+
+    def f(value: Decimal | None) -> str | None:
+        if value is None:
+            return None
+        out = text.get(value)
+        if out is None:
+            out = text[value] = format(value, "f")
+        return out
+
+    rows: list[tuple[Any, ...]] = []
+    hashed: list[str] = []
+    untagged = replica.UNTAGGED_STREAM
+    for seq, line in enumerate(lines, first_seq):
+        row = (
             run_id,
             seq,
             line.epic_id,
             line.epic_key,
             line.kpi,
-            streams.get(line.kpi, replica.UNTAGGED_STREAM),
+            streams.get(line.kpi, untagged),
             line.period,
-            format(line.uplift, "f"),
-            format(line.share, "f"),
-            format(line.ramp, "f"),
-            _f(line.period_value),
-            _f(line.benefit),
-            _f(line.cumulative),
+            f(line.uplift),
+            f(line.share),
+            f(line.ramp),
+            f(line.period_value),
+            f(line.benefit),
+            f(line.cumulative),
             line.currency,
         )
-        for seq, line in enumerate(lines, first_seq)
-    ]
-    text = "".join(
-        "\t".join("\\N" if v is None else str(v) for v in row[1:]) + "\n" for row in rows
-    )
-    hasher.update(text.encode())
+        rows.append(row)
+        hashed.append("\t".join(["\\N" if v is None else str(v) for v in row[1:]]))
+    hasher.update(("\n".join(hashed) + "\n").encode() if hashed else b"")
     return rows
 
 
