@@ -21,6 +21,7 @@ VARIANTS = {
     "starlette": "Starlette + raw SQL (Python HTTP floor)",
     "sql": "asyncpg raw SQL, no HTTP (database floor)",
     "ours_feed_read": "GET /v1/changes pages only (no apply)",
+    "sql_outcomes_tables": "one SQL statement over the outcomes tables (this data set)",
 }
 TARGETS = {
     1: "ours ≥ 1.0× PostGraphile",
@@ -120,15 +121,15 @@ def markdown(results: dict[str, Any]) -> str:
         ]
     lines += [
         "| # | variant | req/s (spread) | p50 ms | p95 ms | p99 ms | errors | peak RSS MB "
-        "| server / PG / driver cores |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| server / PG / driver cores | server CPU ms/req |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     summary = []
     for key in sorted(results.get("scenarios", {}), key=int):
         n = int(key)
         s = results["scenarios"][key]
         if "error" in s and len(s) == 1:
-            lines.append(f"| {n} | failed: {s['error'][:120]} | | | | | | | |")
+            lines.append(f"| {n} | failed: {s['error'][:120]} | | | | | | | | |")
             continue
         for vname, v in s.items():
             label = VARIANTS.get(vname, vname)
@@ -136,17 +137,20 @@ def markdown(results: dict[str, Any]) -> str:
                 continue
             if "not_available" in v or "error" in v:
                 reason = v.get("not_available") or v.get("error")
-                lines.append(f"| {n} | {label} | not available: {reason} | | | | | | |")
+                lines.append(f"| {n} | {label} | not available: {reason} | | | | | | | |")
             elif "rps" in v:
                 spread = f"({_fmt(v.get('rps_min'), 0)}–{_fmt(v.get('rps_max'), 0)})"
                 cores = (
                     f"{v.get('server_cpu_cores')} / {v.get('postgres_cpu_cores')} / "
                     f"{v.get('driver_cpu_cores')}"
                 )
+                cpu_ms = None
+                if v.get("peak_rss_mb") is not None and v.get("rps"):
+                    cpu_ms = round(float(v.get("server_cpu_cores") or 0) / v["rps"] * 1000, 1)
                 lines.append(
                     f"| {n} | {label} | {_fmt(v['rps'])} {spread} | {_fmt(v['p50_ms'])} "
                     f"| {_fmt(v['p95_ms'])} | {_fmt(v['p99_ms'])} | {v['errors']} "
-                    f"| {_fmt(v.get('peak_rss_mb'))} | {cores} |"
+                    f"| {_fmt(v.get('peak_rss_mb'))} | {cores} | {_fmt(cpu_ms)} |"
                 )
             elif "seconds" in v or "total_seconds" in v:
                 text = ", ".join(
@@ -162,7 +166,7 @@ def markdown(results: dict[str, Any]) -> str:
                     )
                     if k in v
                 )
-                lines.append(f"| {n} | {label} | {text} | | | | | | |")
+                lines.append(f"| {n} | {label} | {text} | | | | | | | |")
         ev = evaluate(n, s)
         ratios = ", ".join(f"{k} = {r}×" for k, r in ev["ratios"].items()) or "–"
         met = {True: "**met**", False: "**missed**", None: "n/a"}[ev["met"]]
