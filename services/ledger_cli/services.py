@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic.config import Config
-from fastapi import FastAPI
-from sqlalchemy import MetaData, Table
+if TYPE_CHECKING:  # the CLI starts fast: heavy imports happen only in the command that runs
+    from alembic.config import Config
+    from fastapi import FastAPI
+    from sqlalchemy import MetaData, Table
 
-from ledgerkit.settings import CommonSettings
+    from ledgerkit.settings import CommonSettings
 
 
 @dataclass(frozen=True)
