@@ -176,16 +176,24 @@ def _line_records(
     tabs, null as \\N, one row per line (\\n). It is over exactly what is stored, so
     `verify` compares like with like, and it streams: no 360k-line JSON document in memory.
     """
-    # The engine's decimals are canonical (uplift/share/ramp normalized, money at 2 places),
-    # so equal values print alike and their text can be memoized: most repeat across epics.
-    text: dict[Decimal, str] = {}
+    # The engine's decimals are canonical: uplift/share/ramp normalized, money always at 2
+    # places, so within each kind equal values print alike and their text can be memoized
+    # (most repeat across epics). Two memos: 0 (a ramp) and 0.00 (money) are equal Decimals.
+    plain: dict[Decimal, str] = {}
+    money: dict[Decimal, str] = {}
 
-    def f(value: Decimal | None) -> str | None:
+    def f(value: Decimal) -> str:
+        out = plain.get(value)
+        if out is None:
+            out = plain[value] = format(value, "f")
+        return out
+
+    def m(value: Decimal | None) -> str | None:
         if value is None:
             return None
-        out = text.get(value)
+        out = money.get(value)
         if out is None:
-            out = text[value] = format(value, "f")
+            out = money[value] = format(value, "f")
         return out
 
     rows: list[tuple[Any, ...]] = []
@@ -203,9 +211,9 @@ def _line_records(
             f(line.uplift),
             f(line.share),
             f(line.ramp),
-            f(line.period_value),
-            f(line.benefit),
-            f(line.cumulative),
+            m(line.period_value),
+            m(line.benefit),
+            m(line.cumulative),
             line.currency,
         )
         rows.append(row)
