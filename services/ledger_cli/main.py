@@ -268,27 +268,37 @@ def up(
     env.setdefault("OUTCOMES_API_KEY", DEMO_KEY)
     env.setdefault("LOG_JSON", "false")
     env.setdefault("LOG_LEVEL", "WARNING")
+    # A fixed development secret, so embed links survive a restart of `up` (never production).
+    env.setdefault("EMBED_SECRET", "dev-only-embed-secret-change-me")
+    key = env["LEDGER_API_KEYS"].split(",")[0].rpartition(":")[0]
     Path("data").mkdir(exist_ok=True)
     ledger = [sys.executable, "-m", "ledger_cli"]
-    steps = [[*ledger, "migrate"]] + ([[*ledger, "seed-demo"]] if seed else [])
+    steps = [[*ledger, "migrate"]]
+    if seed:
+        steps.append([*ledger, "seed-demo", "--service", "outcomes"])
     for step in steps:
         if subprocess.call(step, env=env) != 0:
-            raise _fail(f"{' '.join(step[2:])} failed")
+            raise _fail(f"{' '.join(step[3:])} failed")
     procs = [
         subprocess.Popen([*ledger, "serve", name, "--host", host], env=env)
         for name in ("outcomes", "attribution")
     ]
-    out.print(
-        "\n[bold]Outcome Ledger is running[/bold]\n"
-        f"  outcomes     http://{host}:8000   (docs: http://{host}:8000/docs, "
-        f"scorecard: http://{host}:8000/embed/scorecard)\n"
-        f"  attribution  http://{host}:8001   (docs: http://{host}:8001/docs)\n"
-        f"  API key      {env['LEDGER_API_KEYS'].split(':')[0]}   "
-        f"(curl -H 'Authorization: Bearer {env['LEDGER_API_KEYS'].split(':')[0]}' "
-        f"http://{host}:8000/v1/epics)\n"
-        "  Ctrl-C stops both."
-    )
     try:
+        outcomes_url, attribution_url = f"http://{host}:8000", f"http://{host}:8001"
+        _wait_healthy([outcomes_url, attribution_url], procs)
+        if seed:
+            _finish_demo(ledger, env, outcomes_url, attribution_url, key)
+        out.print(
+            "\n[bold]Outcome Ledger is running[/bold]\n"
+            f"  outcomes     {outcomes_url}   (docs: {outcomes_url}/docs)\n"
+            f"  scorecard    {outcomes_url}/embed/scorecard?token=…  "
+            "(make a link: POST /v1/embed-tokens)\n"
+            f"  attribution  {attribution_url}   (docs: {attribution_url}/docs)\n"
+            f"  API key      {key}\n"
+            f"  try          curl -H 'Authorization: Bearer {key}' {outcomes_url}/v1/epics\n"
+            f"               curl -H 'Authorization: Bearer {key}' {attribution_url}/v1/benefits\n"
+            "  Ctrl-C stops both."
+        )
         while all(p.poll() is None for p in procs):
             time.sleep(0.5)
     except KeyboardInterrupt:
@@ -305,6 +315,46 @@ def up(
     codes = [p.returncode for p in procs]
     if any(c not in (0, -signal.SIGINT, None) for c in codes):
         raise typer.Exit(1)
+
+
+def _wait_healthy(urls: list[str], procs: list[subprocess.Popen[bytes]]) -> None:
+    import httpx
+
+    deadline = time.monotonic() + 60
+    for url in urls:
+        while True:
+            if any(p.poll() is not None for p in procs):
+                raise _fail("a service exited while starting; see the messages above")
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise _fail(f"{url} did not become healthy within 60 s")
+            time.sleep(0.2)
+
+
+def _finish_demo(
+    ledger: list[str], env: dict[str, str], outcomes_url: str, attribution_url: str, key: str
+) -> None:
+    """With both services up: catch the replica up, agree the demo rules (now checked against
+    real data) and publish an official run, so benefits and the scorecard show numbers."""
+    import httpx
+
+    with httpx.Client(headers={"Authorization": f"Bearer {key}"}, timeout=120) as c:
+        c.post(f"{attribution_url}/v1/sync").raise_for_status()
+        if subprocess.call([*ledger, "seed-demo", "--service", "attribution"], env=env) != 0:
+            raise _fail("seeding attribution demo data failed")
+        official = c.get(f"{attribution_url}/v1/runs", params={"limit": 500}).json()
+        if not any(r.get("status") == "official" for r in official.get("items", [])):
+            r = c.post(
+                f"{attribution_url}/v1/runs",
+                json={"ruleset": "Finance FY26", "from": "2026-01", "to": "2026-12"},
+            )
+            if r.status_code != 201:
+                raise _fail(f"the demo run failed: {r.status_code} {r.text}")
+            out.print(f"attribution: official demo run {r.json()['id']} published")
 
 
 # --- data commands: `export epics`, `import epics`, `audit verify` (ledger_cli/data_commands.py)
