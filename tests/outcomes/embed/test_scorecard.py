@@ -169,6 +169,6 @@ async def test_realized_benefit_from_the_attribution_service(
     html = r.text
     assert "unavailable" not in html
     assert "USD 768,000.00" in html and "154% of plan" in html
-    assert "run-rate USD 4,608,000.00/yr" in html
+    assert 'run-rate <span class="nw">USD 4,608,000.00/yr</span>' in html
     assert "2026-06" in html
     assert seen[0]["authorization"] == "Bearer attr-read-key"
