@@ -112,7 +112,8 @@ def build_app(
 
 def install_database_error_handlers(app: FastAPI) -> None:
     """A database that is down or busy is the server's problem, not the client's: 503 with
-    Retry-After so clients (and Jira/ADO) try again. A unique-constraint race is a 409."""
+    Retry-After so clients (and Jira/ADO) try again. A unique-constraint race is a 409; a
+    value the database refuses (SQLSTATE class 22) is the client's 422."""
 
     async def on_unavailable(request: Request, exc: Exception) -> JSONResponse:
         return problem_response(
@@ -136,6 +137,18 @@ def install_database_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, DBAPIError)
         if exc.connection_invalidated or isinstance(exc, OperationalError):
             return await on_unavailable(request, exc)
+        if str(getattr(exc.orig, "sqlstate", "") or "").startswith("22"):
+            # SQLSTATE class 22 "data exception": PostgreSQL refused a value the request
+            # carried (a NUL character, a number out of the column's range): the client's
+            # input, not our failure.
+            log.warning("database_refused_value", path=request.url.path, error=str(exc.orig))
+            return problem_response(
+                422,
+                "invalid-value",
+                "Invalid value",
+                "A value in the request cannot be stored or compared (for example a NUL "
+                "character in a text, or a number out of range).",
+            )
         log.exception("database_error", path=request.url.path)
         return problem_response(
             500,

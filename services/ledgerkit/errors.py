@@ -10,6 +10,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -144,6 +145,16 @@ def _summarise(errs: list[dict[str, Any]]) -> str:
     return f"{where}: {first['msg']}{more}"
 
 
+def _allowed_methods(request: Request) -> str:
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.router.routes):  # through included routers
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(request.scope["path"]):
+            methods |= set(getattr(route, "methods", None) or ())
+    order = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+    return ", ".join(sorted(methods, key=lambda m: (order.index(m) if m in order else 99, m)))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Render every failure (ours, validation, routing, unhandled) as problem+json."""
 
@@ -180,12 +191,14 @@ def install_error_handlers(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else phrase
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"No route matches {request.method} {request.url.path}."
-        elif exc.status_code == 405:
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
             detail = f"{request.method} is not allowed on {request.url.path}."
+            # Starlette names only the first route matching the path; RFC 9110 wants every
+            # method the resource supports (each method is its own route here).
+            headers = {**(headers or {}), "Allow": _allowed_methods(request)}
         code = phrase.lower().replace(" ", "-").replace("'", "")
-        return problem_response(
-            exc.status_code, code, phrase, detail, headers=getattr(exc, "headers", None)
-        )
+        return problem_response(exc.status_code, code, phrase, detail, headers=headers)
 
     async def on_unhandled(request: Request, exc: Exception) -> JSONResponse:
         request_id = request.scope.get("state", {}).get("request_id")

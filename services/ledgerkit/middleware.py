@@ -87,6 +87,19 @@ class RequestContextMiddleware:
             await send_wrapper(message)
 
         try:
+            where = _nul_in_url(scope)
+            if where:
+                # No identifier or filter holds a NUL; PostgreSQL text cannot even compare
+                # one (and a streamed answer could not turn that into a problem any more).
+                response = problem_response(
+                    422,
+                    "validation-error",
+                    "Invalid request",
+                    f"The {where} holds a NUL character (%00), which no value here can contain.",
+                    errors=[{"loc": [where], "msg": "NUL character"}],
+                )
+                await response(scope, receive, tracking_send)
+                return
             if method in _BODY_METHODS:
                 capped = await self._capped_receive(scope, receive, headers, tracking_send)
                 if capped is None:
@@ -172,6 +185,14 @@ class RequestContextMiddleware:
             await response(scope, receive, send)
             return None
         return _replay(b"".join(chunks), receive)
+
+
+def _nul_in_url(scope: Scope) -> str | None:
+    if "\x00" in scope["path"]:
+        return "path"
+    if b"%00" in scope.get("query_string", b""):
+        return "query"
+    return None
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Annotated
+
+from pydantic import BeforeValidator
 
 
 def utcnow() -> datetime:
@@ -17,3 +20,16 @@ def as_utc(dt: datetime) -> datetime:
 def iso_utc(dt: datetime) -> str:
     """`2026-04-01T10:15:30.123456Z` — fixed microsecond precision, so hashes are stable."""
     return as_utc(dt).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _iso_only(value: object) -> object:
+    """Refuse bare numbers: pydantic would read `as_of=2026` as 2026 s after 1970."""
+    if isinstance(value, int | float) or (
+        isinstance(value, str) and value.strip().lstrip("+-").replace(".", "", 1).isdigit()
+    ):
+        raise ValueError("expected an ISO 8601 timestamp such as 2026-05-01T00:00:00Z")
+    return value
+
+
+IsoDatetime = Annotated[datetime, BeforeValidator(_iso_only)]
+"""A timestamp that must be written in ISO 8601 (no Unix-epoch numbers)."""

@@ -1,4 +1,6 @@
-"""Run a service as a real uvicorn process on 127.0.0.1 (for crash and shutdown tests)."""
+"""Run a service as a real uvicorn process on 127.0.0.1 (for crash, shutdown, contract and
+concurrency tests). `workers=2` runs two worker processes behind one socket; `log_path`
+keeps the server's (JSON) log lines so a test can look for unhandled errors."""
 
 from __future__ import annotations
 
@@ -22,9 +24,19 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    def __init__(self, service: str, env: dict[str, str], port: int | None = None) -> None:
+    def __init__(
+        self,
+        service: str,
+        env: dict[str, str],
+        port: int | None = None,
+        *,
+        workers: int = 1,
+        log_path: Path | None = None,
+    ) -> None:
         self.service = service
         self.port = port or free_port()
+        self.workers = workers
+        self.log_path = log_path
         self.env = {**os.environ, **env, "PYTHONPATH": str(ROOT / "services")}
         if "DATABASE_URL" not in env:  # the test names each service's database itself
             self.env.pop("DATABASE_URL", None)
@@ -34,14 +46,22 @@ class ServerProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 30) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "ledger_cli", "serve", self.service, "--port", str(self.port)],
-            env=self.env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+    def start(self, timeout: float = 90) -> None:
+        cmd = [sys.executable, "-m", "ledger_cli", "serve", self.service, "--port", str(self.port)]
+        if self.workers != 1:
+            cmd += ["--workers", str(self.workers)]
+        log = open(self.log_path, "ab") if self.log_path else None  # noqa: SIM115
+        try:
+            self.proc = subprocess.Popen(
+                cmd,
+                env=self.env,
+                cwd=ROOT,
+                stdout=log or subprocess.DEVNULL,
+                stderr=log or subprocess.DEVNULL,
+            )
+        finally:
+            if log:
+                log.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -68,3 +88,13 @@ class ServerProcess:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             return self.proc.wait(timeout=10)
+
+    def error_lines(self) -> list[str]:
+        """Log lines at level error (unhandled exceptions, database errors), if logged."""
+        if not self.log_path or not self.log_path.exists():
+            return []
+        return [
+            line
+            for line in self.log_path.read_text(errors="replace").splitlines()
+            if '"level": "error"' in line or '"level":"error"' in line
+        ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Header, Response, status
+from fastapi import APIRouter, Body, Header, Path, Response, status
 
 from attribution.idempotency import IdempotentRoute
 from attribution.rulesets import service
@@ -34,6 +34,9 @@ from ledgerkit.errors import PreconditionFailed, error_responses
 from ledgerkit.pagination import CursorParam, LimitParam
 
 router = APIRouter(tags=["rulesets"], route_class=IdempotentRoute)
+
+# A version number is a 32-bit integer column: larger ones are 422, not a database overflow.
+VersionPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def _etag(response: Response, v: VersionRead) -> VersionRead:
@@ -96,7 +99,7 @@ async def create_version(
     responses=error_responses(RuleSetNotFound, VersionNotFound),
 )
 async def get_version(
-    ruleset: str, version: int, session: SessionDep, _: ReadDep, response: Response
+    ruleset: str, version: VersionPath, session: SessionDep, _: ReadDep, response: Response
 ) -> VersionRead:
     rs = await service.find_ruleset(session, ruleset)
     return _etag(
@@ -114,7 +117,7 @@ async def get_version(
 )
 async def update_version(
     ruleset: str,
-    version: int,
+    version: VersionPath,
     body: VersionUpdate,
     session: SessionDep,
     principal: WriteDep,
@@ -133,7 +136,7 @@ async def update_version(
     responses=error_responses(RuleSetNotFound, VersionNotFound, InvalidTransition),
 )
 async def propose_version(
-    ruleset: str, version: int, session: SessionDep, principal: WriteDep, response: Response
+    ruleset: str, version: VersionPath, session: SessionDep, principal: WriteDep, response: Response
 ) -> VersionRead:
     v = await service.propose_version(session, ruleset, version, principal.name)
     return _etag(response, v)
@@ -149,7 +152,7 @@ async def propose_version(
 )
 async def agree_version(
     ruleset: str,
-    version: int,
+    version: VersionPath,
     session: SessionDep,
     principal: FinanceDep,
     response: Response,
@@ -175,7 +178,7 @@ async def agree_version(
 )
 async def reject_version(
     ruleset: str,
-    version: int,
+    version: VersionPath,
     session: SessionDep,
     principal: FinanceDep,
     response: Response,

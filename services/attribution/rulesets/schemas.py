@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ledgerkit.pagination import Page
 
-PERIOD_PATTERN = r"^\d{4}-(0[1-9]|1[0-2]|Q[1-4])$"
+PERIOD_PATTERN = r"^[1-9]\d{3}-(0[1-9]|1[0-2]|Q[1-4])$"  # year 0 is no period
 VersionStatus = Literal["draft", "proposed", "agreed", "superseded", "rejected"]
 
 RULES_DESCRIPTION = (

@@ -55,7 +55,12 @@ async def create_run(
     return run
 
 
-@router.get("/v1/runs", operation_id="runs-list_runs", response_model=RunPage)
+@router.get(
+    "/v1/runs",
+    operation_id="runs-list_runs",
+    response_model=RunPage,
+    responses=error_responses(RuleSetNotFound),
+)
 async def list_runs(
     session: SessionDep,
     _: ReadDep,

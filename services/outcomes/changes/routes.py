@@ -20,7 +20,9 @@ router = APIRouter(tags=["changes"])
 async def list_changes(
     session: SessionDep,
     _: ReadDep,
-    after: Annotated[int, Query(ge=0, description="Return entries with seq > after.")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=2**63 - 1, description="Return entries with seq > after.")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> ChangePage:
     rows = await store.list_after(session, after, limit)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
@@ -11,6 +10,7 @@ from ledgerkit.auth import ReadDep, WriteDep
 from ledgerkit.deps import SessionDep
 from ledgerkit.errors import PayloadTooLarge, ValidationFailed, error_responses
 from ledgerkit.pagination import CursorParam, LimitParam
+from ledgerkit.timeutil import IsoDatetime
 from outcomes.idempotency import IdempotentRoute
 from outcomes.kpis.errors import KpiNotFound
 from outcomes.kpis.service import get_kpi
@@ -65,7 +65,7 @@ async def list_measurements(
     ] = None,
     segment: Annotated[Segment | None, Query()] = None,
     as_of: Annotated[
-        datetime | None,
+        IsoDatetime | None,
         Query(description="Answer with the values as they were known at this time (UTC)."),
     ] = None,
     limit: LimitParam = 50,
