@@ -6,11 +6,14 @@ import httpx
 from fastapi import FastAPI
 
 from attribution import __version__
+from attribution.graphql.schema import build_schema
 from attribution.models import api_keys
 from attribution.replica.follower import Follower
 from attribution.routers import ROUTERS
 from attribution.settings import AttributionSettings
 from ledgerkit.app import build_app
+from ledgerkit.gctune import tune_gc_on_startup
+from ledgerkit.graphql import graphql_router
 
 DESCRIPTION = (
     "Rule sets agreed with finance (versioned, immutable once agreed) and reproducible runs "
@@ -41,9 +44,12 @@ def create_app(
         database_url=settings.database_url,
         key_table=api_keys,
         routers=ROUTERS,
-        on_startup=[start_follower],
+        on_startup=[start_follower, tune_gc_on_startup],
         on_shutdown=[stop_follower],
     )
+    schema = build_schema(settings)
+    app.include_router(graphql_router(schema, graphiql=settings.graphiql))
+    app.state.graphql_schema = schema
     app.state.follower = Follower(
         app.state.db,
         outcomes_url=settings.outcomes_url,

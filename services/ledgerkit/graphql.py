@@ -58,6 +58,7 @@ class GraphQLContext(BaseContext):
     loaders: dict[str, Any] = field(default_factory=dict)
     db: Database | None = None
     _conn: AsyncConnection | None = field(default=None, repr=False)
+    _session: AsyncSession | None = field(default=None, repr=False)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     def loader(self, name: str, factory: Callable[[], T]) -> T:
@@ -80,6 +81,16 @@ class GraphQLContext(BaseContext):
                 self._conn = await self.db.engine.connect()
             return await self._conn.execute(statement)
 
+    async def read_session(self) -> AsyncSession:
+        """A read session for domain service functions (the same ones REST calls); it is
+        closed after the request. Resolvers sharing it must not run statements
+        concurrently: use it from root fields, loaders use `execute`."""
+        if self.db is None:
+            raise RuntimeError("GraphQLContext has no database")
+        if self._session is None:
+            self._session = self.db.sessionmaker()()
+        return self._session
+
     @asynccontextmanager
     async def write_session(self) -> AsyncIterator[AsyncSession]:
         """A write unit of work for a mutation: commits when the block ends, rolls back when
@@ -95,8 +106,11 @@ class GraphQLContext(BaseContext):
     async def close_reads(self) -> None:
         async with self._lock:
             conn, self._conn = self._conn, None
+            session, self._session = self._session, None
             if conn is not None:
                 await conn.close()
+            if session is not None:
+                await session.close()
 
 
 def require_scope(info: Info[GraphQLContext, Any], scope: str) -> Principal:

@@ -33,6 +33,7 @@ from graphql.execution.executor import to_nodes
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path, Undefined
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.schema_converter import get_arguments
 
 Plan = Callable[[Any], Any]
 _DEFINITION = "strawberry-definition"  # strawberry's back-reference on graphql-core types
@@ -43,6 +44,8 @@ class _Slow(Exception):
 
 
 _NO_PLAN: Any = object()
+_READY: Any = object()
+_SOURCE: Any = object()  # stands for the parent object while arguments are converted
 
 
 async def _probe() -> None:
@@ -52,7 +55,8 @@ async def _probe() -> None:
 _coro = _probe()
 # Plans return a coroutine when part of their subtree is async; resolvers return coroutines
 # or futures (DataLoader.load). An exact type test is much cheaper than an ABC check.
-_PENDING = frozenset({type(_coro), asyncio.Future, asyncio.Task})
+_COROUTINE = type(_coro)
+_PENDING = frozenset({_COROUTINE, asyncio.Future, asyncio.Task})
 _coro.close()
 
 
@@ -180,8 +184,55 @@ class FastCompletionExecutor(StrawberryGraphQLCoreExecutionContext):
             )
             field_path = Path(None, response_key, return_type.name)
             info = self.build_resolve_info(field_def, to_nodes(sub_fdl), return_type, field_path)
-            fields.append((response_key, resolve, (info, args), sub))
+            direct = self._direct_call(field_def, info, args)
+            if direct is not None:
+                fields.append((response_key, direct, None, sub))
+            else:
+                fields.append((response_key, resolve, (info, args), sub))
         return _object(fields)
+
+    def _direct_call(
+        self, field_def: Any, info: GraphQLResolveInfo[Any], args: dict[str, Any]
+    ) -> Callable[[Any], Any] | None:
+        """The strawberry resolver called directly with its arguments converted once (the
+        same conversion strawberry does on every call), or None when the field has field
+        extensions/permissions or anything unusual."""
+        sfield = (field_def.extensions or {}).get(_DEFINITION)
+        sschema = getattr(self.schema, "_strawberry_schema", None)
+        resolver = getattr(sfield, "base_resolver", None)
+        if sschema is None or resolver is None or sfield is None or sfield.extensions:
+            return None
+        strawberry_info = sschema.config.info_class(_raw_info=info, _field=sfield)
+        call_args, call_kwargs = get_arguments(
+            field=sfield,
+            source=_SOURCE,
+            info=strawberry_info,
+            kwargs=args,
+            config=sschema.config,
+            scalar_registry=sschema.schema_converter.scalar_registry,
+        )
+        source_args = [i for i, a in enumerate(call_args) if a is _SOURCE]
+        source_kwargs = [k for k, v in call_kwargs.items() if v is _SOURCE]
+        func = resolver.wrapped_func
+        if not callable(func):
+            return None
+
+        def call(source: Any) -> Any:
+            a = list(call_args)
+            for i in source_args:
+                a[i] = source
+            kw = dict(call_kwargs)
+            for k in source_kwargs:
+                kw[k] = source
+            return func(*a, **kw)
+
+        if not source_kwargs and source_args == [0] and len(call_args) == 1:
+
+            def call_self(source: Any) -> Any:
+                return func(source, **call_kwargs)
+
+            return call_self
+        return call
 
 
 def _const(value: Any) -> Plan:
@@ -206,15 +257,89 @@ def _non_null(inner: Plan) -> Plan:
     return plan
 
 
-async def _gather_into(out: list[Any], pending: list[int]) -> list[Any]:
-    if len(pending) == 1:
-        i = pending[0]
-        out[i] = await out[i]
-        return out
-    done = await asyncio.gather(*(out[i] for i in pending))
-    for i, value in zip(pending, done, strict=True):
+async def _drive(items: list[Any]) -> list[Any]:
+    """Await coroutines and futures *concurrently without tasks*: each coroutine is stepped
+    by hand until it blocks on a future, then all wait together. Every coroutine of a
+    round issues its DataLoader loads before any batch is dispatched, so loads batch as
+    under `asyncio.gather` — minus one task (and its scheduling) per item."""
+    if len(items) == 1:
+        return [await items[0]]
+    results: list[Any] = [None] * len(items)
+    coros: dict[int, Any] = {}
+    # index → what it waits on: _READY (step it now), a future, or None (it yielded to
+    # the event loop with a bare `yield`: step it after one loop turn).
+    waiting: dict[int, Any] = {}
+    for i, item in enumerate(items):
+        if isinstance(item, asyncio.Future):
+            waiting[i] = item
+        else:
+            coros[i] = item
+            waiting[i] = _READY
+    try:
+        while waiting:
+            ready = [i for i, f in waiting.items() if f is _READY or (f is not None and f.done())]
+            for i in ready:
+                fut = waiting[i]
+                coro = coros.get(i)
+                if coro is None:
+                    results[i] = fut.result()
+                    del waiting[i]
+                    continue
+                try:
+                    yielded = coro.send(None)
+                except StopIteration as stop:
+                    results[i] = stop.value
+                    del waiting[i], coros[i]
+                    continue
+                if yielded is not None:
+                    yielded._asyncio_future_blocking = False
+                waiting[i] = yielded
+            if not waiting or any(
+                f is _READY or (f is not None and f.done()) for f in waiting.values()
+            ):
+                continue
+            yielders = [i for i, f in waiting.items() if f is None]
+            if yielders:
+                await asyncio.sleep(0)
+                for i in yielders:
+                    waiting[i] = _READY
+                continue
+            await _first_done(list({id(f): f for f in waiting.values()}.values()))
+    except BaseException:
+        for coro in coros.values():
+            coro.close()
+        raise
+    return results
+
+
+async def _first_done(futures: list[asyncio.Future[Any]]) -> None:
+    """Wake when any of the futures is done (`asyncio.wait` without its bookkeeping)."""
+    wake = asyncio.get_running_loop().create_future()
+
+    def _wake(_: Any) -> None:
+        if not wake.done():
+            wake.set_result(None)
+
+    for f in futures:
+        f.add_done_callback(_wake)
+    try:
+        await wake
+    finally:
+        for f in futures:
+            f.remove_done_callback(_wake)
+
+
+async def _fill(out: list[Any], pending: list[int]) -> list[Any]:
+    for i, value in zip(pending, await _drive([out[i] for i in pending]), strict=True):
         out[i] = value
     return out
+
+
+def _close(values: Any) -> None:
+    """Close coroutines a failed plan created but will never await."""
+    for v in values:
+        if isinstance(v, _COROUTINE):
+            v.close()
 
 
 def _list(item: Plan) -> Plan:
@@ -223,10 +348,16 @@ def _list(item: Plan) -> Plan:
             return None
         if not isinstance(value, list | tuple):
             raise _Slow
-        out = [item(v) for v in value]
+        out: list[Any] = []
+        try:
+            for v in value:
+                out.append(item(v))
+        except BaseException:
+            _close(out)
+            raise
         pending = [i for i, v in enumerate(out) if _is_pending(v)]
         if pending:
-            return _gather_into(out, pending)
+            return _fill(out, pending)
         return out
 
     return plan
@@ -250,11 +381,40 @@ def _leaf(serialize: Callable[[Any], Any], native: type | None) -> Plan:
     return plan
 
 
-def _retrieve(task: asyncio.Future[Any]) -> None:
-    """Mark a failed task's exception as seen: its parent falls back to graphql-core,
-    which reports the error; asyncio must not warn about it as well."""
-    if not task.cancelled():
-        task.exception()
+class _Shared:
+    """A pending completion that several parents share (the same KPI under many epics):
+    the first parent runs it; the others wait for its result."""
+
+    __slots__ = ("coro", "done", "failed", "future", "value")
+
+    def __init__(self, coro: Any) -> None:
+        self.coro = coro
+        self.done = False
+        self.failed = False
+        self.value: Any = None
+        self.future: asyncio.Future[Any] | None = None
+
+    async def run(self) -> Any:
+        try:
+            value = await self.coro
+        except BaseException:
+            self.failed = True
+            if self.future is not None and not self.future.done():
+                self.future.set_exception(_Slow())
+            raise
+        self.done, self.value = True, value
+        if self.future is not None and not self.future.done():
+            self.future.set_result(value)
+        return value
+
+    def wait(self) -> Any:
+        if self.done:
+            return self.value
+        if self.failed:
+            raise _Slow
+        if self.future is None:
+            self.future = asyncio.get_running_loop().create_future()
+        return self.future
 
 
 def _object(fields: list[tuple[str, Any, Any, Plan]]) -> Plan:
@@ -265,21 +425,20 @@ def _object(fields: list[tuple[str, Any, Any, Plan]]) -> Plan:
     async def finish(out: dict[str, Any], waits: list[tuple[str, Any, Plan | None]]) -> Any:
         # First the resolvers' own awaitables (all started together: loaders batch), then
         # the sub-plans of their results, then anything those left pending.
-        coros = [w for _, w, _ in waits]
-        results = await asyncio.gather(*coros) if len(coros) > 1 else [await coros[0]]
+        results = await _drive([w for _, w, _ in waits])
         later: list[tuple[str, Any]] = []
-        for (key, _, sub), value in zip(waits, results, strict=True):
-            done = sub(value) if sub is not None else value
-            if _is_pending(done):
-                later.append((key, done))
-            else:
-                out[key] = done
+        try:
+            for (key, _, sub), value in zip(waits, results, strict=True):
+                done = sub(value) if sub is not None else value
+                if _is_pending(done):
+                    later.append((key, done))
+                else:
+                    out[key] = done
+        except BaseException:
+            _close(p for _, p in later)
+            raise
         if later:
-            values = (
-                await asyncio.gather(*(p for _, p in later))
-                if len(later) > 1
-                else [await later[0][1]]
-            )
+            values = await _drive([p for _, p in later])
             for (key, _), value in zip(later, values, strict=True):
                 out[key] = value
         return {k: out[k] for k in keys}
@@ -291,23 +450,25 @@ def _object(fields: list[tuple[str, Any, Any, Plan]]) -> Plan:
     def complete(value: Any) -> Any:
         out: dict[str, Any] = {}
         waits: list[tuple[str, Any, Plan | None]] = []
-        for key, resolve, call, sub in fields:
-            if resolve is None:
-                out[key] = sub(value)
-                continue
-            result = resolve(value) if call is None else resolve(value, call[0], **call[1])
-            if _is_pending(result):
-                waits.append((key, result, sub))
-                continue
-            done = sub(result)
-            if _is_pending(done):
-                waits.append((key, done, None))
-            else:
-                out[key] = done
+        try:
+            for key, resolve, call, sub in fields:
+                if resolve is None:
+                    out[key] = sub(value)
+                    continue
+                result = resolve(value) if call is None else resolve(value, call[0], **call[1])
+                if _is_pending(result):
+                    waits.append((key, result, sub))
+                    continue
+                done = sub(result)
+                if _is_pending(done):
+                    waits.append((key, done, None))
+                else:
+                    out[key] = done
+        except BaseException:
+            _close(w for _, w, _ in waits)
+            raise
         if waits:
-            task = asyncio.ensure_future(finish(out, waits))
-            task.add_done_callback(_retrieve)
-            return task
+            return finish(out, waits)
         return out
 
     def plan(value: Any) -> Any:
@@ -315,8 +476,13 @@ def _object(fields: list[tuple[str, Any, Any, Plan]]) -> Plan:
             return None
         hit = memo.get(id(value))
         if hit is not None and hit[0] is value:
-            return hit[1]
+            found = hit[1]
+            return found.wait() if isinstance(found, _Shared) else found
         out = complete(value)
+        if _is_pending(out):
+            shared = _Shared(out)
+            memo[id(value)] = (value, shared)
+            return shared.run()
         memo[id(value)] = (value, out)
         return out
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from ledgerkit.app import build_app
+from ledgerkit.gctune import tune_gc_on_startup
 from ledgerkit.graphql import graphql_router
 from outcomes import __version__
 from outcomes.embed.routes import warn_if_embed_secret_unset
@@ -31,7 +32,7 @@ def create_app(settings: OutcomesSettings | None = None) -> FastAPI:
         database_url=settings.database_url,
         key_table=api_keys,
         routers=ROUTERS,
-        on_startup=[warn_if_embed_secret_unset, start_dispatcher],
+        on_startup=[warn_if_embed_secret_unset, start_dispatcher, tune_gc_on_startup],
         on_shutdown=[stop_dispatcher],
     )
     schema = build_schema(settings)

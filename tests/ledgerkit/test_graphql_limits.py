@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 from fastapi import FastAPI
+from strawberry.fastapi import GraphQLRouter
 
 from ledgerkit.graphql import (
     Connection,
@@ -43,7 +44,12 @@ def _app(outcomes_settings, introspection: bool = True) -> FastAPI:  # type: ign
 
     app = create_app(outcomes_settings)
     # Replace the service's own /graphql with this test schema.
-    app.router.routes[:] = [r for r in app.router.routes if getattr(r, "path", "") != "/graphql"]
+    app.router.routes[:] = [
+        r
+        for r in app.router.routes
+        if not isinstance(getattr(r, "original_router", None), GraphQLRouter)
+        and getattr(r, "path", "") != "/graphql"
+    ]
     schema = strawberry.Schema(
         query=Query,
         extensions=schema_extensions(

@@ -18,10 +18,13 @@ from pydantic import ValidationError
 from ledgerkit.errors import PayloadTooLarge
 from ledgerkit.graphql import require_scope
 from ledgerkit.graphql_scalars import MoneyInput, Period
+from outcomes.decisions import service as decision_service
+from outcomes.decisions.schemas import DecisionCreate
 from outcomes.epics import service as epics
 from outcomes.epics.schemas import EpicCreate
 from outcomes.graphql.types import (
     Ctx,
+    Decision,
     Epic,
     EpicSource,
     EpicStatus,
@@ -119,6 +122,21 @@ class MeasurementInput:
     source: str | None = None
 
 
+@strawberry.input(description="A decision (as `POST /v1/epics/{ref}/decisions`).")
+class DecisionInput:
+    decided_on: date
+    decision: str = strawberry.field(
+        description="continue, course_correct, scale, pause or cut (pause/cut set the status)."
+    )
+    grade: str | None = strawberry.field(
+        default=UNSET, description="realized, on_track, delayed or disproven."
+    )
+    rationale: str | None = UNSET
+    decided_by: str | None = strawberry.field(
+        default=UNSET, description="Defaults to the caller (API key name)."
+    )
+
+
 @strawberry.type
 class MeasurementWriteResult:
     created: int = strawberry.field(description="New (period, segment) values.")
@@ -185,4 +203,31 @@ class Mutation:
             )
         return MeasurementWriteResult(
             created=result.created, corrected=result.corrected, unchanged=result.unchanged
+        )
+
+    @strawberry.mutation(
+        description="Append a decision to an epic's log (needs `write`); `pause`/`cut` move "
+        "the epic's status, as the REST route does."
+    )
+    async def record_decision(
+        self,
+        info: Ctx,
+        epic: str,
+        input: DecisionInput,
+    ) -> Decision:
+        principal = require_scope(info, "write")
+        data = _validated(DecisionCreate, input_dict(input), ("input",))
+        async with info.context.write_session() as session:
+            found = await epics.get_epic(session, epic)
+            read = await decision_service.record_decision(session, found, data, principal.name)
+            epic_pk = found.pk
+        return Decision(
+            epic_pk=epic_pk,
+            id=strawberry.ID(read.id),
+            decided_on=read.decided_on,
+            decision=read.decision,
+            grade=read.grade,
+            rationale=read.rationale,
+            decided_by=read.decided_by,
+            created_at=read.created_at,
         )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import strawberry
 from graphql import GraphQLError
@@ -351,21 +351,19 @@ class Contribution:
     created_at: datetime
     updated_at: datetime
 
+    # Sync resolvers: the node usually came with the row; otherwise the loader's future is
+    # returned (awaited by the executor) — no coroutine per contribution.
     @strawberry.field
-    async def epic(self, info: Ctx) -> Epic:
+    def epic(self, info: Ctx) -> Epic:
         if self.epic_node is not None:
             return self.epic_node
-        epic = await loaders.epic_by_pk(info.context).load(self.epic_pk)
-        assert epic is not None
-        return epic
+        return cast(Epic, loaders.epic_by_pk(info.context).load(self.epic_pk))
 
     @strawberry.field
-    async def kpi(self, info: Ctx) -> Kpi:
+    def kpi(self, info: Ctx) -> Kpi:
         if self.kpi_node is not None:
             return self.kpi_node
-        kpi = await loaders.kpi_by_pk(info.context).load(self.kpi_pk)
-        assert kpi is not None
-        return kpi
+        return cast(Kpi, loaders.kpi_by_pk(info.context).load(self.kpi_pk))
 
 
 @strawberry.type(description="A KPI value for a period and segment (one version of it).")
@@ -378,11 +376,9 @@ class Measurement:
     version: int
     recorded_at: datetime
 
-    @strawberry.field(description="The KPI's slug.")
-    async def kpi(self, info: Ctx) -> Kpi:
-        kpi = await loaders.kpi_by_pk(info.context).load(self.kpi_pk)
-        assert kpi is not None
-        return kpi
+    @strawberry.field(description="The measured KPI.")
+    def kpi(self, info: Ctx) -> Kpi:
+        return cast(Kpi, loaders.kpi_by_pk(info.context).load(self.kpi_pk))
 
 
 @strawberry.type(description="A value-council score (1–5 each).")
@@ -399,10 +395,8 @@ class Score:
     created_at: datetime
 
     @strawberry.field
-    async def epic(self, info: Ctx) -> Epic:
-        epic = await loaders.epic_by_pk(info.context).load(self.epic_pk)
-        assert epic is not None
-        return epic
+    def epic(self, info: Ctx) -> Epic:
+        return cast(Epic, loaders.epic_by_pk(info.context).load(self.epic_pk))
 
 
 @strawberry.type(description="A portfolio decision (the log is append-only).")
@@ -417,10 +411,8 @@ class Decision:
     created_at: datetime
 
     @strawberry.field
-    async def epic(self, info: Ctx) -> Epic:
-        epic = await loaders.epic_by_pk(info.context).load(self.epic_pk)
-        assert epic is not None
-        return epic
+    def epic(self, info: Ctx) -> Epic:
+        return cast(Epic, loaders.epic_by_pk(info.context).load(self.epic_pk))
 
 
 @strawberry.type(description="A change-log entry (`data` is the entity's REST read shape).")

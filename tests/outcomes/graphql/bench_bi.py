@@ -28,9 +28,13 @@ from ledgerkit.db import create_engine, normalize_url
 from outcomes.db import migrations_config
 
 KEY = "bench-read-key"
-QUERY = """{ epics(filter: {stream: Revenue}, first: 500) { totalCount edges { node {
-  id key title kpis { edges { node { slug name unit
-    measurements(last: 12) { edges { node { period value } } } } } } } } } }"""
+# The shape bench/run.py (issue 10) uses.
+QUERY = (
+    "{epics(filter:{stream:Revenue},first:500){edges{node{"
+    "id key title status team streams contributions{edges{node{claimedShare "
+    'kpi{slug name unit direction measurements(segment:"all",last:12){edges{node{'
+    "period value}}}}}}}}} pageInfo{hasNextPage endCursor}}}"
+)
 
 
 async def _drive(port: int, concurrency: int, duration: float) -> dict[str, float]:

@@ -51,7 +51,6 @@ async def test_statement_count_is_constant(gql_client: httpx.AsyncClient) -> Non
     await seed(app_of(gql_client).state.db.engine, epics=1200, kpis=200)
     small, _ = await _statements_for(gql_client, 5)
     large, statements = await _statements_for(gql_client, 500)
-    print("\n".join(s[:90] for s in statements))
     assert small == large, statements
     # page + count, contributions+KPIs, measurements (last 12 and latest), decisions (all and
     # latest): one statement per loader per level, whatever the number of rows.

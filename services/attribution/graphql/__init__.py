@@ -1,0 +1,1 @@
+"""GraphQL for BI tools (`POST /graphql`): see docs/graphql.md."""
