@@ -251,6 +251,12 @@ def kpi_card(kpi: Kpi, points: Sequence[store.Point], index: int) -> KpiCard:
     )
 
 
+def _payback_text(period: str | None, planned: Money | None) -> str:
+    if period:
+        return period
+    return "not yet" if planned is not None else "— (no planned cost)"
+
+
 def _epic_money(epic: Epic) -> Money | None:
     if epic.planned_cost_amount is None:
         return None
@@ -325,7 +331,7 @@ async def build_scorecard(
                 run_rate=fmt_money(b.run_rate if b else None)
                 if benefits.available
                 else "unavailable",
-                payback=(b.payback_period if b and b.payback_period else "not yet")
+                payback=_payback_text(b.payback_period if b else None, planned)
                 if benefits.available
                 else "unavailable",
                 realized_share=share,

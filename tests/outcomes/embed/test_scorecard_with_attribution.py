@@ -70,4 +70,5 @@ async def test_financial_section_shows_the_official_run(
     assert "USD 768,000.00" in html and "154% of plan" in html  # PAY-12, planned 500,000
     assert 'run-rate <span class="nw">USD 4,608,000.00/yr</span>' in html
     assert "<td>2026-06</td>" in html  # payback period
-    assert "USD 512,000.00" in html and "<td>not yet</td>" in html  # WEB-7: no planned cost
+    assert "USD 512,000.00" in html  # WEB-7
+    assert "<td>— (no planned cost)</td>" in html
