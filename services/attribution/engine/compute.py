@@ -15,11 +15,11 @@ from collections import defaultdict
 from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from .checks import check_inputs
 from .errors import InputError, Problem
-from .inputs import ContributionInput, EpicInput, KpiInput, Snapshot, input_hash
+from .inputs import ContributionInput, KpiInput, Snapshot, input_hash
 from .periods import (
     Period,
     PeriodError,
@@ -29,17 +29,19 @@ from .periods import (
     periods_per_year,
 )
 from .results import (
-    BenefitLine,
+    ZERO_MONEY,
     Gap,
+    LineTable,
     RunResult,
     RunWarning,
+    Series,
+    SeriesValues,
     UnattributedLine,
     engine_context,
     epic_benefits,
     report_decimal,
     round_money,
     run_totals,
-    with_cumulative,
 )
 from .rules import EffectiveRules, RulesDocument, content_hash, parse_rules, resolve
 from .shares import split_shares
@@ -69,6 +71,106 @@ def _rate(reporting: str, fx: Mapping[str, Decimal], currency: str) -> Decimal:
     return Decimal(1) if currency == reporting else fx[currency]
 
 
+class _KpiLines:
+    """One KPI's lines, computed per what they depend on rather than per epic.
+
+    A line's money is ``period value x confidence x share x ramp``, rounded once. The first
+    two factors depend only on the KPI, its uplift baseline and the period; so per baseline
+    (one for ``agreed``) the engine computes per period the uplift, the period value and
+    ``period value x confidence`` once, and per (baseline, share, start date) the rounded
+    benefits and running totals once: every epic that agrees on those shares the result.
+    The operations and their order are those of the formula, line by line, so the numbers
+    are the same to the last digit (``tests/attribution/engine/test_engine_equivalence.py``
+    checks it against the line-by-line implementation).
+    """
+
+    def __init__(
+        self,
+        kpi: KpiInput,
+        rules: EffectiveRules,
+        values: Mapping[tuple[str, str], Decimal],
+        periods: tuple[str, ...],
+        per_period: Decimal | None,
+        currency: str,
+    ) -> None:
+        self.kpi, self.rules, self.values = kpi, rules, values
+        self.periods, self.per_period, self.currency = periods, per_period, currency
+        self.parsed = [parse_period(label) for label in periods]
+        self.by_baseline: dict[tuple[Decimal, Decimal | None], _PerPeriod] = {}
+        self.factors: dict[date | None, tuple[Decimal, ...]] = {}
+        self.profiles: dict[tuple[Decimal, Decimal | None, Decimal, date | None], SeriesValues] = {}
+
+    def per_period_values(self, baselines: Baselines) -> _PerPeriod:
+        key = (baselines.reference, baselines.control)
+        found = self.by_baseline.get(key)
+        if found is None:
+            uplifts = [
+                uplift_at(self.kpi, self.rules, baselines, self.values, label)
+                for label in self.periods
+            ]
+            reported = tuple(report_decimal(u) for u in uplifts)
+            if self.per_period is None:
+                found = _PerPeriod(reported, (None,) * len(uplifts), None)
+            else:
+                money = [u * self.per_period for u in uplifts]  # period value, unrounded
+                confidence = self.rules.confidence
+                found = _PerPeriod(
+                    reported,
+                    tuple(round_money(v) for v in money),
+                    tuple(v * confidence for v in money),
+                )
+            self.by_baseline[key] = found
+        return found
+
+    def ramp_factors(self, start: date | None) -> tuple[Decimal, ...]:
+        found = self.factors.get(start)
+        if found is None:
+            found = tuple(ramp_factor(self.rules, self.kpi, start, p) for p in self.parsed)
+            self.factors[start] = found
+        return found
+
+    def values_for(self, baselines: Baselines, share: Decimal, start: date | None) -> SeriesValues:
+        """The lines of an epic with these baselines, share and start date (memoized:
+        Decimal keys compare by value, and every result below depends only on values)."""
+        key = (baselines.reference, baselines.control, share, start)
+        found = self.profiles.get(key)
+        if found is not None:
+            return found
+        per = self.per_period_values(baselines)
+        factors = self.ramp_factors(start)
+        n = len(self.periods)
+        benefit: tuple[Decimal | None, ...]
+        cumulative: tuple[Decimal | None, ...]
+        if per.valued is None:
+            benefit = cumulative = (None,) * n
+        else:
+            # (period value x confidence) x share x factor, left to right as in the formula.
+            rounded = [round_money(v * share * f) for v, f in zip(per.valued, factors, strict=True)]
+            running = ZERO_MONEY
+            totals: list[Decimal] = []
+            for b in rounded:
+                running += b
+                totals.append(running)
+            benefit, cumulative = tuple(rounded), tuple(totals)
+        found = self.profiles[key] = SeriesValues(
+            periods=self.periods,
+            uplift=per.uplift,
+            share=report_decimal(share),
+            ramp=tuple(report_decimal(f) for f in factors),
+            period_value=per.period_value,
+            benefit=benefit,
+            cumulative=cumulative,
+            currency=self.currency,
+        )
+        return found
+
+
+class _PerPeriod(NamedTuple):
+    uplift: tuple[Decimal, ...]  # reported
+    period_value: tuple[Decimal | None, ...]  # rounded for display
+    valued: tuple[Decimal, ...] | None  # period value x confidence, unrounded; None: no money
+
+
 class _Run:
     def __init__(self, rules: RulesDocument, snapshot: Snapshot, start: Period, end: Period):
         self.rules = rules
@@ -80,7 +182,8 @@ class _Run:
         self.values: dict[str, dict[tuple[str, str], Decimal]] = defaultdict(dict)
         for m in snapshot.measurements:
             self.values[m.kpi][(m.period, m.segment)] = m.value
-        self.lines: list[BenefitLine] = []
+        # KPI slug -> (KPI, its measured periods, its series in epic order)
+        self.series: dict[str, tuple[KpiInput, tuple[str, ...], tuple[Series, ...]]] = {}
         self.unattributed: list[UnattributedLine] = []
         self.gaps: list[Gap] = []
         self.warnings: set[RunWarning] = set()
@@ -123,10 +226,6 @@ class _Run:
         if not contributions:
             return  # nothing to attribute: no lines, and its gaps are nobody's concern here
         rules = resolve(self.rules, kpi.slug)
-        # Per-KPI memos: epics sharing a baseline (or a start date) share the uplift (or
-        # the ramp factor) of a period; computing them once per KPI is the same arithmetic.
-        self.uplifts: dict[tuple[Decimal, Decimal | None, str], Decimal] = {}
-        self.factors: dict[tuple[date | None, str], Decimal] = {}
         values = self.values[kpi.slug]
         periods = self.measured_periods(kpi, rules)
         per_period = self.value_per_period(kpi, rules)
@@ -136,65 +235,28 @@ class _Run:
             self.warnings.add(
                 RunWarning("no_target", "cap_at_target is on but the KPI has no target", kpi.slug)
             )
+        kpi_lines = _KpiLines(kpi, rules, values, tuple(periods), per_period, self.rules.currency)
+        series: list[Series] = []
         for c in contributions:
             epic = self.epics[c.epic_id]
             baselines = find_baselines(kpi, rules, epic, values)
             if isinstance(baselines, RunWarning):
                 self.warnings.add(baselines)
                 continue
-            self.epic_lines(
-                kpi, rules, epic, baselines, shares.by_epic[c.epic_id], per_period, periods
-            )
+            if epic.start_date is None and (rules.lag_periods or rules.ramp):
+                self.warnings.add(
+                    RunWarning(
+                        "no_start_date",
+                        "the epic has no start_date: lag_periods and ramp not applied",
+                        kpi.slug,
+                        epic.key,
+                    )
+                )
+            profile = kpi_lines.values_for(baselines, shares.by_epic[c.epic_id], epic.start_date)
+            series.append(Series(epic.id, epic.key, kpi.slug, profile))
+        if periods and series:
+            self.series[kpi.slug] = (kpi, tuple(periods), tuple(series))
         self.unattributed_lines(kpi, rules, shares.unattributed, per_period, periods)
-
-    def epic_lines(
-        self,
-        kpi: KpiInput,
-        rules: EffectiveRules,
-        epic: EpicInput,
-        baselines: Baselines,
-        share: Decimal,
-        per_period: Decimal | None,
-        periods: list[str],
-    ) -> None:
-        if epic.start_date is None and (rules.lag_periods or rules.ramp):
-            self.warnings.add(
-                RunWarning(
-                    "no_start_date",
-                    "the epic has no start_date: lag_periods and ramp not applied",
-                    kpi.slug,
-                    epic.key,
-                )
-            )
-        values = self.values[kpi.slug]
-        for label in periods:
-            memo = (baselines.reference, baselines.control, label)
-            uplift = self.uplifts.get(memo)
-            if uplift is None:
-                uplift = self.uplifts[memo] = uplift_at(kpi, rules, baselines, values, label)
-            factor = self.factors.get((epic.start_date, label))
-            if factor is None:
-                factor = ramp_factor(rules, kpi, epic.start_date, parse_period(label))
-                self.factors[(epic.start_date, label)] = factor
-            value = None if per_period is None else uplift * per_period
-            benefit = None
-            if value is not None:
-                benefit = round_money(value * rules.confidence * share * factor)
-            self.lines.append(
-                BenefitLine(
-                    epic_id=epic.id,
-                    epic_key=epic.key,
-                    kpi=kpi.slug,
-                    period=label,
-                    uplift=report_decimal(uplift),
-                    share=report_decimal(share),
-                    ramp=report_decimal(factor),
-                    period_value=None if value is None else round_money(value),
-                    benefit=benefit,
-                    cumulative=None,
-                    currency=self.rules.currency,
-                )
-            )
 
     def unattributed_lines(
         self,
@@ -235,9 +297,17 @@ class _Run:
                 costs[epic_id] = round_money(cost.amount * rate)
         return costs
 
-    def result(self, snapshot: Snapshot) -> RunResult:
-        kpis = {k.slug: k for k in snapshot.kpis}
-        lines = with_cumulative(self.lines)
+    def line_table(self) -> LineTable:
+        """Blocks in line order: by period (chronological across cadences), then KPI slug;
+        within a block the KPI's series are already in (epic key, epic id) order."""
+        blocks: list[tuple[tuple[int, int], str, int, tuple[Series, ...]]] = []
+        for slug, (_, periods, series) in self.series.items():
+            for j, label in enumerate(periods):
+                blocks.append((parse_period(label).sort_key, slug, j, series))
+        blocks.sort(key=lambda b: (b[0], b[1]))
+        return LineTable(tuple((j, series) for _, _, j, series in blocks))
+
+    def result(self, hashed: str) -> RunResult:
         contributing = {c.epic_id for cs in self.contributions.values() for c in cs}
         unattributed = tuple(
             sorted(self.unattributed, key=lambda u: (parse_period(u.period).sort_key, u.kpi))
@@ -246,24 +316,28 @@ class _Run:
         warnings = tuple(
             sorted(self.warnings, key=lambda w: (w.code, w.kpi or "", w.epic or "", w.message))
         )
+        table = self.line_table()
+        # KPIs in slug order, so each epic's series are in KPI order too.
+        series = [
+            (self.series[slug][0], s) for slug in sorted(self.series) for s in self.series[slug][2]
+        ]
         return RunResult(
             content_hash=content_hash(self.rules),
-            input_hash=input_hash(snapshot),
+            input_hash=hashed,
             period_from=str(self.start),
             period_to=str(self.end),
             currency=self.rules.currency,
-            lines=lines,
+            table=table,
             epics=epic_benefits(
-                lines,
+                series,
                 (e for e in self.epics.values() if e.id in contributing),
-                kpis,
                 self.planned_costs(contributing),
                 self.rules.currency,
             ),
             unattributed=unattributed,
             gaps=gaps,
             warnings=warnings,
-            totals=run_totals(lines, unattributed, gaps, kpis, self.rules.currency),
+            totals=run_totals(series, len(table), unattributed, gaps, self.rules.currency),
         )
 
 
@@ -290,4 +364,5 @@ def compute(
         run = _Run(document, ordered, start, end)
         for kpi in ordered.kpis:
             run.compute_kpi(kpi)
-        return run.result(ordered)
+        # The caller's snapshot: it memoizes its canonical bytes (the run stores them too).
+        return run.result(input_hash(snapshot))

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
+from functools import cached_property
 from typing import Any, Literal
 
 from pydantic import TypeAdapter, ValidationError
@@ -119,6 +120,11 @@ class Snapshot:
             ) from exc
 
     def to_canonical(self) -> bytes:
+        return self._canonical_bytes
+
+    @cached_property
+    def _canonical_bytes(self) -> bytes:
+        # Computed once per snapshot: a run hashes it and then stores it compressed.
         return canonical_json(self.canonical())
 
 

@@ -12,18 +12,17 @@ import hashlib
 import time
 import uuid
 import zlib
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from attribution.engine import (
-    BenefitLine,
     InputError,
     RulesError,
     RunResult,
@@ -46,6 +45,7 @@ from attribution.runs.errors import (
     ScopeRequired,
     VersionNotRunnable,
 )
+from attribution.runs.lines import LineRows
 from attribution.runs.schemas import (
     BenefitLinePage,
     BenefitLineRead,
@@ -65,6 +65,7 @@ from ledgerkit.pagination import decode_cursor, encode_cursor
 from ledgerkit.timeutil import as_utc, utcnow
 
 MAX_MISMATCHES = 20
+T = TypeVar("T")
 
 
 def _f(value: Decimal | None) -> str | None:
@@ -152,74 +153,14 @@ async def _service_warnings(
 # --- computing and storing ----------------------------------------------------------------
 
 
-CHUNK = 50_000
+CHUNK = 50_000  # lines per SQLite executemany / verify comparison
+COPY_CHUNK = 10_000  # lines per COPY data message: small, so PostgreSQL ingests as we produce
 
 
 @dataclass
 class _Computed:
     result: RunResult
-    snapshot_blob: bytes
     compute_ms: float
-    encode_ms: float
-
-
-def _line_records(
-    run_id: str,
-    lines: Sequence[BenefitLine],
-    first_seq: int,
-    streams: dict[str, str],
-    hasher: Any,
-) -> list[tuple[Any, ...]]:
-    """Rows for `benefit_lines` (LINE_COLUMNS order), feeding `hasher` as they are made.
-
-    The lines hash is sha256 over every stored row without the run id: fields joined by
-    tabs, null as \\N, one row per line (\\n). It is over exactly what is stored, so
-    `verify` compares like with like, and it streams: no 360k-line JSON document in memory.
-    """
-    # The engine's decimals are canonical: uplift/share/ramp normalized, money always at 2
-    # places, so within each kind equal values print alike and their text can be memoized
-    # (most repeat across epics). Two memos: 0 (a ramp) and 0.00 (money) are equal Decimals.
-    plain: dict[Decimal, str] = {}
-    money: dict[Decimal, str] = {}
-
-    def f(value: Decimal) -> str:
-        out = plain.get(value)
-        if out is None:
-            out = plain[value] = format(value, "f")
-        return out
-
-    def m(value: Decimal | None) -> str | None:
-        if value is None:
-            return None
-        out = money.get(value)
-        if out is None:
-            out = money[value] = format(value, "f")
-        return out
-
-    rows: list[tuple[Any, ...]] = []
-    hashed: list[str] = []
-    untagged = replica.UNTAGGED_STREAM
-    for seq, line in enumerate(lines, first_seq):
-        row = (
-            run_id,
-            seq,
-            line.epic_id,
-            line.epic_key,
-            line.kpi,
-            streams.get(line.kpi, untagged),
-            line.period,
-            f(line.uplift),
-            f(line.share),
-            f(line.ramp),
-            m(line.period_value),
-            m(line.benefit),
-            m(line.cumulative),
-            line.currency,
-        )
-        rows.append(row)
-        hashed.append("\t".join(["\\N" if v is None else str(v) for v in row[1:]]))
-    hasher.update(("\n".join(hashed) + "\n").encode() if hashed else b"")
-    return rows
 
 
 def _compute(
@@ -227,24 +168,48 @@ def _compute(
 ) -> _Computed:
     t0 = time.perf_counter()
     result = compute(rules, snapshot, period_from, period_to)
-    t1 = time.perf_counter()
+    return _Computed(result, (time.perf_counter() - t0) * 1000)
+
+
+def _encode(snapshot: Snapshot) -> tuple[bytes, float]:
+    """The stored snapshot: zlib of its canonical JSON (already made for the input hash;
+    zlib releases the GIL, so this runs beside the line writer)."""
+    t0 = time.perf_counter()
     blob = zlib.compress(snapshot.to_canonical(), 6)
-    t2 = time.perf_counter()
-    return _Computed(result, blob, (t1 - t0) * 1000, (t2 - t1) * 1000)
+    return blob, (time.perf_counter() - t0) * 1000
+
+
+def _line_rows(run_id: str, result: RunResult, streams: dict[str, str], hasher: Any) -> LineRows:
+    return LineRows(run_id, result.table, streams, replica.UNTAGGED_STREAM, hasher)
+
+
+async def _next_in_thread(chunks: Iterator[T], default: T) -> T:
+    return await asyncio.to_thread(next, chunks, default)
 
 
 async def _store_lines(
     session: AsyncSession, run_id: str, result: RunResult, streams: dict[str, str]
 ) -> str:
-    """Insert the lines chunk by chunk (rows built in a worker thread); their hash."""
+    """Insert the lines; their hash. The rows are made in a worker thread chunk by chunk
+    while the database takes the previous chunk (PostgreSQL: one streamed COPY; SQLite:
+    executemany on its own thread), so making and inserting overlap."""
     hasher = hashlib.sha256()
-    lines = result.lines
-    for start in range(0, len(lines), CHUNK):
-        rows = await asyncio.to_thread(
-            _line_records, run_id, lines[start : start + CHUNK], start + 1, streams, hasher
+    rows = _line_rows(run_id, result, streams, hasher)
+    if await store.is_postgresql(session):
+        texts = rows.copy_chunks(COPY_CHUNK)
+
+        async def produce() -> AsyncIterator[bytes]:
+            while chunk := await _next_in_thread(texts, b""):
+                yield chunk
+
+        await store.copy_lines(session, produce())
+        return hasher.hexdigest()
+    chunks = rows.row_chunks(CHUNK)
+    pending = await _next_in_thread(chunks, [])
+    while pending:
+        _, pending = await asyncio.gather(
+            store.insert_lines(session, pending), _next_in_thread(chunks, [])
         )
-        await store.insert_lines(session, rows)
-        del rows
     return hasher.hexdigest()
 
 
@@ -381,8 +346,12 @@ async def create_run(
         ) from exc
     result = done.result
     store_started = time.perf_counter()
+    encoding = asyncio.ensure_future(asyncio.to_thread(_encode, snapshot))
     streams = {k.slug: k.stream for k in snapshot.kpis}
-    lines_hash = await _store_lines(session, run_id, result, streams)
+    try:
+        lines_hash = await _store_lines(session, run_id, result, streams)
+    finally:
+        blob, encode_ms = await encoding
     run = AttributionRun(
         id=run_id,
         ruleset_id=ruleset.id,
@@ -405,12 +374,12 @@ async def create_run(
         unattributed=_jsonable(result.unattributed),
         epics=_epic_summaries(result, snapshot),
         rules=rules,
-        snapshot=done.snapshot_blob,
+        snapshot=blob,
     )
     run.timings = {
         "snapshot_ms": round(snapshot_ms, 1),
         "compute_ms": round(done.compute_ms, 1),
-        "encode_ms": round(done.encode_ms, 1),
+        "encode_ms": round(encode_ms, 1),
         "store_ms": round((time.perf_counter() - store_started) * 1000, 1),
         "total_ms": round((time.perf_counter() - started) * 1000, 1),
     }
@@ -550,30 +519,35 @@ async def verify_run(session: AsyncSession, run_id: str) -> VerifyRead:
         ) from exc
     hasher = hashlib.sha256()
     mismatches: list[dict[str, Any]] = []
-    lines = result.lines
     stored_count = 0
     cols = ("seq", *store.LINE_COLUMNS[2:])
-    start = 0
+    chunks = _line_rows("", result, streams, hasher).row_chunks(CHUNK)
+    start = 0  # lines up to this seq are compared
+    # The next chunk is recomputed (worker thread) while this one's stored rows are read.
+    pending = asyncio.ensure_future(_next_in_thread(chunks, []))
     while True:
-        stored = await store.lines_between(session, run_id, start, start + CHUNK)
-        chunk = lines[start : start + CHUNK]
-        if not stored and not chunk:
+        rows = await pending
+        if rows:
+            pending = asyncio.ensure_future(_next_in_thread(chunks, []))
+        upto = rows[-1][1] if rows else start + CHUNK
+        stored = await store.lines_between(session, run_id, start, upto)
+        if not stored and not rows:
             break
         stored_count += len(stored)
-        rows = await asyncio.to_thread(_line_records, "", chunk, start + 1, streams, hasher)
         recomputed = [row[1:] for row in rows]
-        for i in range(max(len(stored), len(recomputed))):
-            a = stored[i] if i < len(stored) else None
-            b = recomputed[i] if i < len(recomputed) else None
-            if a != b and len(mismatches) < MAX_MISMATCHES:
-                mismatches.append(
-                    {
-                        "seq": start + i + 1,
-                        "stored": dict(zip(cols, a, strict=True)) if a else None,
-                        "recomputed": dict(zip(cols, b, strict=True)) if b else None,
-                    }
-                )
-        start += CHUNK
+        if stored != recomputed:
+            for i in range(max(len(stored), len(recomputed))):
+                a = stored[i] if i < len(stored) else None
+                b = recomputed[i] if i < len(recomputed) else None
+                if a != b and len(mismatches) < MAX_MISMATCHES:
+                    mismatches.append(
+                        {
+                            "seq": start + i + 1,
+                            "stored": dict(zip(cols, a, strict=True)) if a else None,
+                            "recomputed": dict(zip(cols, b, strict=True)) if b else None,
+                        }
+                    )
+        start = upto
     recomputed_lines_hash = hasher.hexdigest()
     input_check = HashCheck(
         stored=run.input_hash, recomputed=result.input_hash, ok=run.input_hash == result.input_hash
@@ -599,7 +573,7 @@ async def verify_run(session: AsyncSession, run_id: str) -> VerifyRead:
         if not good
     ]
     detail = (
-        f"Recomputed {len(lines)} lines from the stored snapshot: identical."
+        f"Recomputed {len(result.table)} lines from the stored snapshot: identical."
         if ok
         else "Mismatch in " + ", ".join(problems) + "."
     )
@@ -617,6 +591,6 @@ async def verify_run(session: AsyncSession, run_id: str) -> VerifyRead:
         lines_hash=lines_check,
         version_content_hash=version.content_hash,
         lines_checked=stored_count,
-        lines_recomputed=len(lines),
+        lines_recomputed=len(result.table),
         mismatches=mismatches,
     )
