@@ -150,7 +150,9 @@ class OutcomesSettings(CommonSettings):
         description="Longest retry delay (seconds).",
     )
     outbound_max_attempts: int = Field(
-        default=30,
+        default=0,
+        ge=0,
         validation_alias="OUTBOUND_MAX_ATTEMPTS",
-        description="Attempts before a delivery is given up as failed (0: never give up).",
+        description="Attempts before a delivery is given up as `failed` and the next one is "
+        "sent; 0 (default): retry forever, so a receiver gets every event, in order.",
     )
