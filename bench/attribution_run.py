@@ -170,6 +170,120 @@ async def generate(db: Database, n_epics: int, n_kpis: int, n_months: int) -> No
     )
 
 
+def synthetic_feed(n: int) -> list[dict[str, Any]]:
+    """``n`` change-feed entries as outcomes sends them: KPIs and epics created, contributions
+    set, measurements recorded, and every 10th entry an update of something seen before
+    (so the apply also supersedes versions)."""
+    t0 = datetime(2024, 1, 1, tzinfo=UTC)
+    items: list[dict[str, Any]] = []
+    prev = None
+    for seq in range(1, n + 1):
+        at = (t0 + timedelta(seconds=seq)).isoformat().replace("+00:00", "Z")
+        k, e = seq % 200, seq % 10_000
+        kind = seq % 10
+        if seq <= 200:
+            entity, action, data = (
+                "kpi",
+                "created",
+                {
+                    "slug": f"kpi-{seq:03d}",
+                    "name": f"KPI {seq}",
+                    "stream": "Revenue",
+                    "unit": "percent",
+                    "direction": "increase",
+                    "cadence": "monthly",
+                    "baseline": {"value": "50"},
+                    "target": {"value": "90", "due": "2026-12-31"},
+                    "value_per_unit": {"amount": "120000", "currency": "USD", "per": "year"},
+                },
+            )
+        elif kind in (1, 2):
+            entity, action, data = (
+                "epic",
+                "created" if seq < 40_000 else "updated",
+                {
+                    "id": f"epic{e:06d}",
+                    "key": f"EP-{e}",
+                    "title": f"Epic {e}",
+                    "status": "active",
+                    "team": "team-1",
+                    "streams": ["Revenue"],
+                    "start_date": "2024-01-15",
+                    "planned_cost": {"amount": "50000.00", "currency": "USD"},
+                },
+            )
+        elif kind == 3:
+            entity, action, data = (
+                "contribution",
+                "set",
+                {
+                    "epic_id": f"epic{e:06d}",
+                    "kpi": f"kpi-{k:03d}",
+                    "expected_uplift": "1",
+                    "claimed_share": "0.02",
+                },
+            )
+        elif kind == 4:
+            entity, action, data = "score", "recorded", {"epic_id": f"epic{e:06d}", "value": 3}
+        else:
+            month = seq // 200 % 36
+            period = f"{2024 + month // 12}-{month % 12 + 1:02d}"
+            entity, action, data = (
+                "measurement",
+                "recorded" if kind else "corrected",
+                {
+                    "kpi": f"kpi-{k:03d}",
+                    "period": period,
+                    "segment": "all",
+                    "value": str(50 + seq % 40),
+                    "version": 1 if kind else 2,
+                    "recorded_at": at,
+                },
+            )
+        digest = f"h{seq}"
+        items.append(
+            {
+                "seq": seq,
+                "at": at,
+                "entity": entity,
+                "entity_id": str(seq),
+                "action": action,
+                "data": data,
+                "prev_hash": prev,
+                "hash": digest,
+            }
+        )
+        prev = digest
+    return items
+
+
+async def replica_apply(db: Database, n: int, page_size: int = 5000) -> dict[str, Any]:
+    """Scenario 7's apply side alone: ``n`` synthetic feed entries applied page by page
+    through `replica.store.apply_page` (one transaction per page, as the follower does),
+    with no HTTP: the rate the attribution side can absorb."""
+    from attribution.replica import store as replica_store
+
+    async with db.session(write=True) as session:
+        for model in (ReplicaMeasurement, ReplicaContribution, ReplicaEpic, ReplicaKpi):
+            await session.execute(delete(model))
+        await session.execute(delete(ReplicaState))
+    items = synthetic_feed(n)
+    t = time.perf_counter()
+    cpu = time.process_time()
+    for start in range(0, n, page_size):
+        async with db.session(write=True) as session:
+            await replica_store.apply_page(session, items[start : start + page_size], n)
+    wall = time.perf_counter() - t
+    return {
+        "changes": n,
+        "page_size": page_size,
+        "wall_s": round(wall, 3),
+        "cpu_s": round(time.process_time() - cpu, 3),
+        "changes_per_s": round(n / wall),
+        "changes_per_cpu_s": round(n / max(time.process_time() - cpu, 1e-9)),
+    }
+
+
 async def agree(db: Database) -> str:
     rules = {
         "currency": "USD",
@@ -190,6 +304,12 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     url = os.environ.get("DATABASE_URL", "sqlite:///data/bench_attribution.db")
     await migrate.upgrade(url, migrations_config())
     db = Database(url)
+    if getattr(args, "replica_changes", 0):
+        try:
+            out = await replica_apply(db, args.replica_changes)
+        finally:
+            await db.dispose()
+        return {"database": "sqlite" if is_sqlite(url) else "postgresql", "replica_apply": out}
     try:
         t = time.perf_counter()
         await generate(db, args.epics, args.kpis, args.months)
@@ -217,9 +337,11 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             profiler.stop()
             RESULTS.with_suffix(".html").write_text(profiler.output_html())
         t = time.perf_counter()
+        cpu = time.process_time()
         async with db.session() as session:
             verified = await runs.verify_run(session, run.id)
         verify_s = time.perf_counter() - t
+        verify_cpu_s = time.process_time() - cpu
     finally:
         await db.dispose()
     return {
@@ -237,6 +359,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "peak_rss_mib": round(peak_rss_mib(), 1),
         "rss_before_run_mib": round(rss_before, 1),
         "verify_s": round(verify_s, 3),
+        "verify_cpu_s": round(verify_cpu_s, 3),
         "verify_ok": verified.ok,
         "generate_s": round(generate_s, 3),
         "target": {"wall_s": 10, "peak_rss_mib": 1024},
@@ -252,6 +375,12 @@ if __name__ == "__main__":
     parser.add_argument("--kpis", type=int, default=200)
     parser.add_argument("--months", type=int, default=36)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--replica-changes",
+        type=int,
+        default=0,
+        help="instead of a run: apply N synthetic change-feed entries to the replica",
+    )
     result = asyncio.run(main(parser.parse_args()))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     existing: dict[str, Any] = {}
@@ -260,6 +389,9 @@ if __name__ == "__main__":
             existing = json.loads(RESULTS.read_text())
         except json.JSONDecodeError:
             existing = {}
-    existing[result["database"]] = result
+    if "replica_apply" in result:
+        existing.setdefault("replica_apply", {})[result["database"]] = result["replica_apply"]
+    else:
+        existing[result["database"]] = result
     RESULTS.write_text(json.dumps(existing, indent=2) + "\n")
     print(json.dumps(result, indent=2))

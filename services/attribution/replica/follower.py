@@ -100,26 +100,47 @@ class Follower:
             applied = pages = 0
             try:
                 async with self.client() as client:
+                    async with self.db.session() as session:
+                        state = await store.peek_state(session)
+                        after = state.after if state else 0
+                    page = await self._fetch(client, after)
                     while True:
-                        async with self.db.session() as session:
-                            state = await store.peek_state(session)
-                            after = state.after if state else 0
-                        page = await self._fetch(client, after)
                         items = page["items"]
                         head = int(page.get("head") or 0)  # type: ignore[call-overload]
                         assert isinstance(items, list)
-                        async with self.db.session(write=True) as session:
-                            if items:
-                                result = await store.apply_page(session, items, head)
-                                applied += result.applied
-                                after = result.after
-                            else:
-                                await store.mark_success(session, head)
+                        # Fetch the next page while this one is applied (outcomes and our
+                        # database work at the same time). Its position is this page's
+                        # last seq; apply_page skips what was applied meanwhile and refuses
+                        # a page that does not continue the feed, so a guess never skips.
+                        upcoming = None
+                        if items and int(items[-1]["seq"]) < head:
+                            upcoming = asyncio.ensure_future(
+                                self._fetch(client, int(items[-1]["seq"]))
+                            )
+                        try:
+                            async with self.db.session(write=True) as session:
+                                if items:
+                                    result = await store.apply_page(session, items, head)
+                                    applied += result.applied
+                                    after = result.after
+                                else:
+                                    await store.mark_success(session, head)
+                        except BaseException:
+                            if upcoming is not None:
+                                upcoming.cancel()
+                                with contextlib.suppress(BaseException):
+                                    await upcoming
+                            raise
                         pages += 1
                         if progress:
                             progress(after, max(head, after))
-                        if not items or after >= head:
+                        if not items or after >= head or upcoming is None:
+                            if upcoming is not None:
+                                upcoming.cancel()
+                                with contextlib.suppress(BaseException):
+                                    await upcoming
                             break
+                        page = await upcoming
             except LedgerError as exc:
                 await self._record_error(exc.detail)
                 raise

@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import orjson
-from sqlalchemy import Table, and_, bindparam, func, or_, select, update
+from sqlalchemy import Table, and_, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -130,39 +130,90 @@ def _row(entity: str, action: str, seq: int, at: datetime, d: dict[str, Any]) ->
     }
 
 
-def _sqlite_value(value: Any) -> Any:
-    # The forms SQLAlchemy itself stores on SQLite (so its reads and comparisons agree).
-    if isinstance(value, datetime):
-        return as_utc(value).strftime("%Y-%m-%d %H:%M:%S.%f")
-    if isinstance(value, list | dict):
-        return orjson.dumps(value).decode()
-    if isinstance(value, bool):
-        return int(value)
-    return value
+def _sqlite_time(value: datetime | None) -> str | None:
+    # The form SQLAlchemy itself stores on SQLite (so its reads and comparisons agree).
+    return None if value is None else as_utc(value).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def _pg_value(value: Any) -> Any:
-    if isinstance(value, list | dict):
-        return orjson.dumps(value).decode()
-    return value
+def _json_text(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _records(rows: list[dict[str, Any]], postgresql: bool) -> list[tuple[Any, ...]]:
+    """Rows (dicts built by `_row`, so all with one key order) as driver tuples. Only the
+    columns that need it are converted: JSON lists to text, and on SQLite times and bools
+    to what SQLAlchemy stores."""
+    cols = list(rows[0])
+    convert: list[tuple[int, Any]] = []
+    for i, name in enumerate(cols):
+        if name == "streams":
+            convert.append((i, _json_text))
+        elif not postgresql and name in ("recorded_at", "superseded_at"):
+            convert.append((i, _sqlite_time))
+        elif not postgresql and name == "deleted":
+            convert.append((i, int))
+    if not convert:
+        return [tuple(row.values()) for row in rows]
+    out: list[tuple[Any, ...]] = []
+    for row in rows:
+        values = list(row.values())
+        for i, fn in convert:
+            values[i] = fn(values[i])
+        out.append(tuple(values))
+    return out
+
+
+async def _driver(session: AsyncSession) -> tuple[Any, bool]:
+    conn = await session.connection()
+    raw = await conn.get_raw_connection()
+    return raw.driver_connection, conn.dialect.name == "postgresql"
 
 
 async def bulk_insert(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:
     """Insert rows (dicts with the same keys) on the session's connection, in its
     transaction: COPY on PostgreSQL, one executemany on SQLite — without SQLAlchemy's
     per-parameter processing, which would cost more than the database work."""
-    conn = await session.connection()
-    raw = await conn.get_raw_connection()
-    driver: Any = raw.driver_connection
+    driver, on_postgresql = await _driver(session)
     cols = list(rows[0])
-    if conn.dialect.name == "postgresql":
-        records = [tuple(_pg_value(row[c]) for c in cols) for row in rows]
+    records = _records(rows, on_postgresql)
+    if on_postgresql:
         await driver.copy_records_to_table(table.name, records=records, columns=cols)
         return
-    records = [tuple(_sqlite_value(row[c]) for c in cols) for row in rows]
     names = ", ".join(f'"{c}"' for c in cols)
     marks = ", ".join("?" for _ in cols)
     await driver.executemany(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', records)
+
+
+_PG_ARRAY = {"seq": "int[]", "t": "timestamptz[]"}
+
+
+async def bulk_supersede(
+    session: AsyncSession, table: Table, keys: tuple[str, ...], items: list[tuple[Any, ...]]
+) -> None:
+    """Close the current version of each entity: ``items`` are (*key values, seq, time);
+    rows with that key, no ``superseded_at`` yet and a lower seq get ``superseded_at`` =
+    time. Each key appears once per call (later versions in the same page are closed in
+    memory), so one set-based UPDATE (PostgreSQL: joined to unnest()ed arrays) equals one
+    UPDATE per item."""
+    driver, on_postgresql = await _driver(session)
+    match = " AND ".join(f't."{k}" = v."{k}"' for k in keys)
+    if on_postgresql:
+        names = [*keys, "seq", "t"]
+        arrays = ", ".join(f"${i + 1}::{_PG_ARRAY.get(n, 'text[]')}" for i, n in enumerate(names))
+        columns = list(zip(*items, strict=True))
+        await driver.execute(
+            f'UPDATE "{table.name}" AS t SET superseded_at = v.t '
+            f"FROM unnest({arrays}) AS v({', '.join(chr(34) + n + chr(34) for n in names)}) "
+            f"WHERE {match} AND t.superseded_at IS NULL AND t.seq < v.seq",
+            *[list(c) for c in columns],
+        )
+        return
+    where = " AND ".join(f'"{k}" = ?' for k in keys)
+    await driver.executemany(
+        f'UPDATE "{table.name}" SET superseded_at = ? '
+        f"WHERE {where} AND superseded_at IS NULL AND seq < ?",
+        [(_sqlite_time(item[-1]), *item[:-2], item[-2]) for item in items],
+    )
 
 
 @dataclass
@@ -214,7 +265,8 @@ async def apply_page(
     """
     state = await read_state(session, lock=True)
     result = PageResult(after=state.after)
-    fresh = [item for item in items if int(item["seq"]) > state.after]
+    position = state.after
+    fresh = [item for item in items if int(item["seq"]) > position]
     result.skipped = len(items) - len(fresh)
     if not fresh:
         state.head = max(state.head, head)
@@ -235,12 +287,13 @@ async def apply_page(
 
     rows: dict[str, list[dict[str, Any]]] = {name: [] for name in _TABLES}
     latest: dict[tuple[str, tuple[Any, ...]], dict[str, Any]] = {}
-    supersede: dict[str, list[dict[str, Any]]] = {name: [] for name in _TABLES}
+    supersede: dict[str, list[tuple[Any, ...]]] = {name: [] for name in _TABLES}
+    now = utcnow()  # for an entry without `at` (outcomes always sends it)
     for item in fresh:
         entity = item["entity"]
         if entity not in _TABLES:
             continue  # scores, decisions...: not needed for attribution
-        at = _ts(item.get("at"), utcnow())
+        at = _ts(item.get("at"), now)
         try:
             row = _row(entity, item["action"], int(item["seq"]), at, item["data"])
         except (KeyError, TypeError, ValueError) as exc:
@@ -252,25 +305,14 @@ async def apply_page(
         if previous is not None:
             previous["superseded_at"] = row["recorded_at"]
         elif (entity, item["action"]) not in _FIRST_ACTIONS:
-            params = {f"k_{c}": row[c] for c in _KEYS[entity]}
-            supersede[entity].append({**params, "k_seq": row["seq"], "k_t": row["recorded_at"]})
+            supersede[entity].append((*key, row["seq"], row["recorded_at"]))
         latest[(entity, key)] = row
         rows[entity].append(row)
         result.by_entity[entity] = result.by_entity.get(entity, 0) + 1
 
     for entity, table in _TABLES.items():
         if supersede[entity]:
-            cond = [table.c[c] == bindparam(f"k_{c}") for c in _KEYS[entity]]
-            stmt = (
-                update(table)
-                .where(
-                    and_(*cond),
-                    table.c.superseded_at.is_(None),
-                    table.c.seq < bindparam("k_seq"),
-                )
-                .values(superseded_at=bindparam("k_t"))
-            )
-            await session.execute(stmt, supersede[entity])
+            await bulk_supersede(session, table, _KEYS[entity], supersede[entity])
         if rows[entity]:
             await bulk_insert(session, table, rows[entity])
 

@@ -126,15 +126,31 @@ async def list_lines(
 async def lines_between(
     session: AsyncSession, run_id: str, after_seq: int, upto_seq: int
 ) -> list[tuple[Any, ...]]:
-    """Stored lines with after_seq < seq <= upto_seq, without the run id, in order."""
-    t = LINES
-    cols = [t.c[name] for name in LINE_COLUMNS[1:]]
-    query = (
-        select(*cols)
-        .where(t.c.run_id == run_id, t.c.seq > after_seq, t.c.seq <= upto_seq)
-        .order_by(t.c.seq)
+    """Stored lines with after_seq < seq <= upto_seq, without the run id, in order.
+
+    Read with the raw driver on the session's connection: verify reads every line of a
+    run, and SQLAlchemy's row processing would cost more than the comparison."""
+    conn = await session.connection()
+    raw = await conn.get_raw_connection()
+    driver: Any = raw.driver_connection
+    cols = ", ".join(LINE_COLUMNS[1:])
+    if conn.dialect.name == "postgresql":
+        records = await driver.fetch(
+            f'SELECT {cols} FROM "{LINES.name}" WHERE run_id = $1 AND seq > $2 AND seq <= $3 '
+            "ORDER BY seq",
+            run_id,
+            after_seq,
+            upto_seq,
+        )
+        return [tuple(r) for r in records]
+    cursor = await driver.execute(
+        f'SELECT {cols} FROM "{LINES.name}" WHERE run_id = ? AND seq > ? AND seq <= ? ORDER BY seq',
+        (run_id, after_seq, upto_seq),
     )
-    return [tuple(row) for row in (await session.execute(query)).all()]
+    try:
+        return [tuple(r) for r in await cursor.fetchall()]
+    finally:
+        await cursor.close()
 
 
 async def latest_official_runs(
