@@ -12,6 +12,7 @@ from attribution.models import AttributionRun
 from attribution.rulesets import service as rulesets
 from attribution.runs import service as runs
 from attribution.runs import store as runs_store
+from ledgerkit.errors import ValidationFailed
 from ledgerkit.money import Money
 from ledgerkit.pagination import decode_cursor, encode_cursor
 
@@ -81,7 +82,14 @@ async def list_benefits(
                 continue
             rows.append((r, e))
     position = decode_cursor(cursor)
-    offset = position if isinstance(position, int) and position >= 0 else 0
+    if position is not None and (
+        not isinstance(position, int) or isinstance(position, bool) or position < 0
+    ):
+        raise ValidationFailed(
+            "The cursor is not one this service issued.",
+            errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor"}],
+        )
+    offset = position or 0
     page = rows[offset : offset + limit]
     more = offset + limit < len(rows)
     return BenefitPage(

@@ -180,7 +180,7 @@ async def list_rulesets(session: AsyncSession, limit: int, cursor: str | None) -
     if position is not None:
         try:
             after = (datetime.fromisoformat(position[0]), str(position[1]))
-        except (TypeError, ValueError, IndexError) as exc:
+        except (TypeError, ValueError, IndexError, KeyError) as exc:
             raise ValidationFailed(
                 "The cursor is not one this service issued.",
                 errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor"}],

@@ -407,7 +407,7 @@ def _cursor_pair(cursor: str | None) -> tuple[datetime, str] | None:
         return None
     try:
         return datetime.fromisoformat(position[0]), str(position[1])
-    except (TypeError, ValueError, IndexError) as exc:
+    except (TypeError, ValueError, IndexError, KeyError) as exc:
         raise ValidationFailed(
             "The cursor is not one this service issued.",
             errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor"}],
@@ -452,7 +452,12 @@ async def list_lines(
 ) -> BenefitLinePage:
     await find_run(session, run_id)
     position = decode_cursor(cursor)
-    after = position if isinstance(position, int) else 0
+    if position is not None and (not isinstance(position, int) or isinstance(position, bool)):
+        raise ValidationFailed(
+            "The cursor is not one this service issued.",
+            errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor"}],
+        )
+    after = position or 0
     rows = list(
         await store.list_lines(
             session,
