@@ -7,11 +7,13 @@ One `Database` per service process. SQLite (aiosqlite) is the embedded default; 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import MetaData, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
@@ -20,6 +22,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.util.concurrency import await_
 
 # Constraint names are stable across SQLite and PostgreSQL so migrations can drop them.
 NAMING_CONVENTION = {
@@ -55,6 +58,25 @@ def ensure_sqlite_dir(url: str) -> None:
         Path(u.database).parent.mkdir(parents=True, exist_ok=True)
 
 
+def json_dumps(value: Any) -> str:
+    """JSON columns are written with orjson (~5x faster than `json.dumps`, compact, UTF-8).
+    Anything orjson refuses (a lone surrogate, an integer beyond 64 bits) is written by the
+    stdlib as before."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        return json.dumps(value)
+
+
+def json_loads(text: str | bytes) -> Any:
+    """JSON columns are read with orjson; text it refuses (`NaN`, an escaped lone
+    surrogate) is read by the stdlib as before."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 def create_engine(
     url: str,
     *,
@@ -68,11 +90,16 @@ def create_engine(
     if is_sqlite(url):
         ensure_sqlite_dir(url)
         engine = create_async_engine(
-            url, echo=echo, connect_args={"timeout": 30}, pool_pre_ping=False
+            url,
+            echo=echo,
+            connect_args={"timeout": 30},
+            pool_pre_ping=False,
+            json_serializer=json_dumps,
+            json_deserializer=json_loads,
         )
         _configure_sqlite(engine)
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         echo=echo,
         pool_size=pool_size,
@@ -80,7 +107,43 @@ def create_engine(
         pool_timeout=pool_timeout,
         pool_pre_ping=True,  # a connection killed by a DB restart is replaced, not reused
         connect_args={"timeout": connect_timeout, "command_timeout": 60},
+        json_serializer=json_dumps,
+        json_deserializer=json_loads,
     )
+    _configure_asyncpg(engine)
+    return engine
+
+
+def _configure_asyncpg(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # `json` values straight from the wire into orjson (bytes in, no decode step, no
+        # Python frame per value); PostgreSQL only ever holds valid JSON in a json column.
+        # Runs after the dialect's own codec setup, so this one wins.
+        async def codec(conn: Any) -> None:
+            await conn.set_type_codec(
+                "json",
+                encoder=str.encode,
+                decoder=orjson.loads,
+                schema="pg_catalog",
+                format="binary",
+            )
+
+        dbapi_conn.run_async(codec)
+
+    # Pre-ping in one round trip instead of three (the dialect's ping opens a transaction,
+    # runs a prepared `;` and rolls back): `SELECT 1` as a simple-protocol query outside any
+    # transaction, which no pooler (pgbouncer transaction mode) minds either. A dead
+    # connection raises here exactly as before and is replaced by the pool.
+    engine.sync_engine.dialect.do_ping = _ping  # type: ignore[method-assign]
+
+
+def _ping(dbapi_connection: Any) -> bool:
+    try:
+        await_(dbapi_connection._connection.execute("SELECT 1"))
+    except Exception as error:
+        dbapi_connection._handle_exception(error)
+    return True
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

@@ -11,25 +11,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from ledgerkit.timeutil import utcnow
+from ledgerkit.timeutil import iso_utc, utcnow
 from outcomes.changes import store
-from outcomes.changes.chain import GENESIS, entry_hash
-from outcomes.models import Change
+from outcomes.changes.chain import GENESIS, EntryBody, entry_hash
 
 _PENDING = "ledger_pending_changes"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PendingChange:
     actor: str
     entity: str
     entity_id: str
     action: str
     data: dict[str, Any]
+    body: EntryBody
 
 
 def record_change(
@@ -44,10 +45,12 @@ def record_change(
     """Queue a change-log entry; it is written, chained and committed with the transaction.
 
     `data` is the entity's new state as the API returns it (JSON types only: decimals as
-    strings, dates as ISO strings) — consumers of the feed rebuild state from it.
+    strings, dates as ISO strings) — consumers of the feed rebuild state from it. Its
+    canonical bytes are computed now, outside the chain lock.
     """
     pending: list[PendingChange] = session.sync_session.info.setdefault(_PENDING, [])
-    pending.append(PendingChange(actor, entity, entity_id, action, data))
+    body = EntryBody.of(actor=actor, entity=entity, entity_id=entity_id, action=action, data=data)
+    pending.append(PendingChange(actor, entity, entity_id, action, data, body))
 
 
 @event.listens_for(Session, "before_commit")
@@ -55,37 +58,33 @@ def _write_pending_changes(session: Session) -> None:
     pending: list[PendingChange] | None = session.info.pop(_PENDING, None)
     if not pending:
         return
+    # Under the chain lock only: read the head, stamp, hash (sha256 over precomputed bytes)
+    # and insert every entry in one statement (executemany). One `at` for the whole
+    # transaction: its entries commit together.
     store.lock_chain_sync(session)
     head = store.head_sync(session)
     seq, prev = head if head else (0, GENESIS)
+    at = utcnow()
+    at_json = orjson.dumps(iso_utc(at))
+    rows: list[dict[str, Any]] = []
     for p in pending:
         seq += 1
-        at = utcnow()
-        digest = entry_hash(
-            seq=seq,
-            at=at,
-            actor=p.actor,
-            entity=p.entity,
-            entity_id=p.entity_id,
-            action=p.action,
-            data=p.data,
-            prev_hash=prev,
-        )
-        session.add(
-            Change(
-                seq=seq,
-                at=at,
-                actor=p.actor,
-                entity=p.entity,
-                entity_id=p.entity_id,
-                action=p.action,
-                data=p.data,
-                prev_hash=prev,
-                hash=digest,
-            )
+        digest = p.body.hash(seq=seq, at_json=at_json, prev_hash=prev)
+        rows.append(
+            {
+                "seq": seq,
+                "at": at,
+                "actor": p.actor,
+                "entity": p.entity,
+                "entity_id": p.entity_id,
+                "action": p.action,
+                "data": p.data,
+                "prev_hash": prev,
+                "hash": digest,
+            }
         )
         prev = digest
-    session.flush()
+    store.insert_sync(session, rows)
 
 
 @event.listens_for(Session, "after_rollback")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Text, cast, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -12,6 +13,7 @@ from outcomes.models import Change
 
 # Any constant works; it only has to be the same for every writer of the chain.
 CHAIN_LOCK_ID = 0x6C656467  # "ledg"
+_TABLE = Change.metadata.tables[Change.__tablename__]
 
 
 def lock_chain_sync(session: Session) -> None:
@@ -28,11 +30,39 @@ def head_sync(session: Session) -> tuple[int, str] | None:
     return (row.seq, row.hash) if row else None
 
 
+def insert_sync(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Append entries (Core executemany: no ORM objects, one round trip per 1,000 rows)."""
+    session.execute(insert(_TABLE), rows)
+
+
 async def list_after(session: AsyncSession, after: int, limit: int) -> Sequence[Change]:
     rows = await session.scalars(
         select(Change).where(Change.seq > after).order_by(Change.seq).limit(limit)
     )
     return rows.all()
+
+
+async def page_after(session: AsyncSession, after: int, limit: int) -> list[Any]:
+    """Up to `limit` entries after `after` as rows of (seq, at, actor, entity, entity_id,
+    action, data, hash, prev_hash), with `data` as its stored JSON text (not parsed)."""
+    c = Change.__table__.c
+    stmt = (
+        select(
+            c.seq,
+            c.at,
+            c.actor,
+            c.entity,
+            c.entity_id,
+            c.action,
+            cast(c.data, Text),
+            c.hash,
+            c.prev_hash,
+        )
+        .where(c.seq > after)
+        .order_by(c.seq)
+        .limit(limit)
+    )
+    return list((await session.execute(stmt)).all())
 
 
 async def head_seq(session: AsyncSession) -> int:

@@ -11,7 +11,7 @@ from ledgerkit.deps import SessionDep
 from ledgerkit.errors import PreconditionFailed, ValidationFailed, error_responses
 from ledgerkit.etag import IfMatchHeader, etag, expected_version
 from ledgerkit.pagination import CursorParam, LimitParam
-from outcomes.epics import service
+from outcomes.epics import reads, service
 from outcomes.epics.errors import DuplicateEpicKey, EpicNotFound, UnsupportedMediaType
 from outcomes.epics.schemas import (
     EpicCreate,
@@ -50,14 +50,11 @@ def require_patch_type(request: Request) -> None:
     response_model=EpicRead,
     responses=error_responses(DuplicateEpicKey, ValidationFailed),
 )
-async def create_epic(
-    body: EpicCreate, session: SessionDep, principal: WriteDep, response: Response
-) -> EpicRead:
+async def create_epic(body: EpicCreate, session: SessionDep, principal: WriteDep) -> Response:
     epic = await service.create_epic(session, body, principal.name)
-    read = service.epic_read(epic)
-    response.headers["Location"] = f"/v1/epics/{read.id}"
-    _located(response, read)
-    return read
+    response = reads.json_response(reads.epic_json_of(epic), status_code=201, version=epic.version)
+    response.headers["Location"] = f"/v1/epics/{epic.id}"
+    return response
 
 
 @router.get(
@@ -80,7 +77,7 @@ async def list_epics(
     include_archived: bool = False,
     limit: LimitParam = 50,
     cursor: CursorParam = None,
-) -> EpicPage:
+) -> Response:
     filters = EpicFilters(
         stream=stream,
         status=status,
@@ -90,8 +87,11 @@ async def list_epics(
         q=q,
         include_archived=include_archived,
     )
-    rows, next_cursor = await service.list_epics(session, filters, limit, cursor)
-    return EpicPage(items=[service.epic_read(e) for e in rows], next_cursor=next_cursor)
+    # Core rows straight to JSON bytes (same document as EpicPage; see epics/reads.py).
+    page = await reads.list_page(
+        session, filters, after_pk=service.cursor_position(cursor), limit=limit
+    )
+    return reads.json_response(page)
 
 
 @router.get(
@@ -100,10 +100,11 @@ async def list_epics(
     response_model=EpicRead,
     responses=error_responses(EpicNotFound),
 )
-async def get_epic(ref: str, session: SessionDep, _: ReadDep, response: Response) -> EpicRead:
-    read = service.epic_read(await service.get_epic(session, ref))
-    _located(response, read)
-    return read
+async def get_epic(ref: str, session: SessionDep, _: ReadDep) -> Response:
+    data = await reads.get_by_ref(session, ref)
+    if data is None:
+        raise service.not_found(ref)
+    return reads.json_response(data, version=data["version"])
 
 
 @router.patch(

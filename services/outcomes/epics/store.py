@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,14 +42,19 @@ async def key_exists(session: AsyncSession, key: str, *, other_than: int | None 
     return (await session.scalar(stmt.limit(1))) is not None
 
 
-async def set_streams(session: AsyncSession, epic_pk: int, streams: Sequence[str]) -> None:
-    """Mirror the epic's `streams` list into `epic_streams` (the indexed filter table)."""
-    await session.execute(delete(EpicStream).where(EpicStream.epic_pk == epic_pk))
+async def set_streams(
+    session: AsyncSession, epic_pk: int, streams: Sequence[str], *, new: bool = False
+) -> None:
+    """Mirror the epic's `streams` list into `epic_streams` (the indexed filter table);
+    `new`: the epic was just inserted, so it has no rows to delete yet."""
+    if not new:
+        await session.execute(delete(EpicStream).where(EpicStream.epic_pk == epic_pk))
     for s in streams:
         session.add(EpicStream(epic_pk=epic_pk, stream=s))
 
 
-def _filtered(stmt: Select[Epic], f: EpicFilters) -> Select[Epic]:
+def filtered(stmt: Select[Any], f: EpicFilters) -> Select[Any]:
+    """`stmt` (a select over `epics`) narrowed by the list filters."""
     if f.status is not None:
         stmt = stmt.where(Epic.status == f.status)
     elif not f.include_archived:
@@ -85,7 +91,7 @@ async def list_page(
     session: AsyncSession, f: EpicFilters, *, after_pk: int | None, limit: int
 ) -> Sequence[Epic]:
     """Up to `limit` epics after `after_pk`, in creation (pk) order."""
-    stmt = _filtered(select(Epic), f)
+    stmt = filtered(select(Epic), f)
     if after_pk is not None:
         stmt = stmt.where(Epic.pk > after_pk)
     return (await session.scalars(stmt.order_by(Epic.pk).limit(limit))).all()

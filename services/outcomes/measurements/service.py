@@ -21,6 +21,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledgerkit.errors import ValidationFailed
+from ledgerkit.fastjson import iso
+from ledgerkit.money import decimal_str
 from ledgerkit.pagination import decode_cursor, encode_cursor
 from ledgerkit.timeutil import as_utc, utcnow
 from outcomes.changes.service import record_change
@@ -88,16 +90,31 @@ def measurement_data(
     recorded_at: datetime,
     version: int,
 ) -> dict[str, Any]:
-    """A measurement's REST read shape as JSON types (the change-log `data`)."""
-    return MeasurementRead.model_construct(
-        kpi=slug,
-        period=period,
-        segment=segment,
-        value=value,
-        source=source,
-        recorded_at=as_utc(recorded_at),
-        version=version,
-    ).model_dump(mode="json")
+    """A measurement's REST read shape as JSON types (the change-log `data`): what
+    `MeasurementRead(...).model_dump(mode="json")` gives, built directly (bulk writes make
+    one per row)."""
+    return measurement_json(slug, period, segment, value, source, iso(recorded_at), version)
+
+
+def measurement_json(
+    slug: str,
+    period: str,
+    segment: str,
+    value: Decimal,
+    source: str | None,
+    recorded_at: str,
+    version: int,
+) -> dict[str, Any]:
+    """`measurement_data` with `recorded_at` already a JSON timestamp (`fastjson.iso`)."""
+    return {
+        "kpi": slug,
+        "period": period,
+        "segment": segment,
+        "value": decimal_str(value),
+        "source": source,
+        "recorded_at": recorded_at,
+        "version": version,
+    }
 
 
 async def write_measurements(
@@ -115,6 +132,7 @@ async def write_measurements(
     sqlite = session.get_bind().dialect.name == "sqlite"
     current = await store.current_versions(session, kpi.pk, (r.period for r in rows))
     now = utcnow()
+    now_json = iso(now)
     inserts: list[dict[str, Any]] = []
     superseded: list[int] = []
     changes: list[tuple[str, dict[str, Any]]] = []
@@ -140,8 +158,8 @@ async def write_measurements(
                 "recorded_by": actor,
             }
         )
-        data = measurement_data(
-            kpi.slug, row.period, row.segment, row.value, row.source, now, version
+        data = measurement_json(
+            kpi.slug, row.period, row.segment, row.value, row.source, now_json, version
         )
         changes.append(("recorded" if old is None else "corrected", data))
     # Old versions first: the partial unique index allows one current version at a time.
