@@ -28,6 +28,9 @@ import pytest
 
 from tests.reliability.dbutil import table_digests
 from tests.reliability.world import (
+    VALID_BODIES as VALID,
+)
+from tests.reliability.world import (
     WRITE_METHODS,
     Route,
     World,
@@ -48,46 +51,6 @@ NO_INPUT = {("attribution", "POST", "/v1/sync")}
 # Known, reported, not ours to fix (docs/reliability.md): GraphQL's HTTP layer answers
 # malformed bodies with text/plain 400s and some with 500s.
 KNOWN = {("outcomes", "POST", "/graphql"), ("attribution", "POST", "/graphql")}
-
-# Valid bodies: "valid + one unknown field" must be refused for that field alone, and the
-# injection test puts hostile strings into them. A route missing here gets `{}`-based cases.
-VALID: dict[tuple[str, str], Any] = {
-    ("POST", "/v1/epics"): {"key": "SW-NEW", "title": "t"},
-    ("PATCH", "/v1/epics/{ref}"): {"title": "t2"},
-    ("POST", "/v1/kpis"): {
-        "slug": "sw-new",
-        "name": "n",
-        "unit": "percent",
-        "direction": "increase",
-        "cadence": "monthly",
-    },
-    ("PATCH", "/v1/kpis/{slug}"): {"name": "n2"},
-    ("PUT", "/v1/kpis/{slug}/baseline"): {"value": "2", "as_of": "2026-01-31"},
-    ("POST", "/v1/kpis/{slug}/measurements"): {"period": "2026-02", "value": "1"},
-    ("POST", "/v1/epics/{ref}/contributions"): {"kpi": "sweep-kpi"},
-    ("PATCH", "/v1/epics/{ref}/contributions/{kpi}"): {"claimed_share": "0.4"},
-    ("POST", "/v1/embed-tokens"): {"filters": {}, "expires_in": 3600},
-    ("POST", "/v1/epics/{ref}/scores"): {
-        "period": "2026-Q2",
-        "outcome_potential": 3,
-        "time_to_value": 3,
-        "risk": 3,
-    },
-    ("POST", "/v1/epics/{ref}/decisions"): {"decided_on": "2026-05-01", "decision": "continue"},
-    ("POST", "/v1/subscriptions"): {
-        "url": "https://portal.example/x",
-        "event_types": ["epic.created"],
-    },
-    ("POST", "/v1/rulesets"): {"name": "n"},
-    ("POST", "/v1/rulesets/{ruleset}/versions"): {
-        "rules": {"currency": "USD"},
-        "effective_from": "2026-01",
-    },
-    ("PATCH", "/v1/rulesets/{ruleset}/versions/{version}"): {"rules": {"currency": "EUR"}},
-    ("POST", "/v1/rulesets/{ruleset}/versions/{version}/agree"): {},
-    ("POST", "/v1/rulesets/{ruleset}/versions/{version}/reject"): {"reason": "r"},
-    ("POST", "/v1/runs"): {"from": "2026-01", "to": "2026-03", "preview": True},
-}
 
 
 def _wrong(schema: dict[str, Any]) -> Any:

@@ -26,6 +26,47 @@ WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 RAW_BODY_PATHS = {"/graphql"}
 
 
+# Valid bodies: "valid + one unknown field" must be refused for that field alone, and the
+# injection test puts hostile strings into them. A route missing here gets `{}`-based cases.
+VALID_BODIES: dict[tuple[str, str], Any] = {
+    ("POST", "/v1/epics"): {"key": "SW-NEW", "title": "t"},
+    ("PATCH", "/v1/epics/{ref}"): {"title": "t2"},
+    ("POST", "/v1/kpis"): {
+        "slug": "sw-new",
+        "name": "n",
+        "unit": "percent",
+        "direction": "increase",
+        "cadence": "monthly",
+    },
+    ("PATCH", "/v1/kpis/{slug}"): {"name": "n2"},
+    ("PUT", "/v1/kpis/{slug}/baseline"): {"value": "2", "as_of": "2026-01-31"},
+    ("POST", "/v1/kpis/{slug}/measurements"): {"period": "2026-02", "value": "1"},
+    ("POST", "/v1/epics/{ref}/contributions"): {"kpi": "sweep-kpi"},
+    ("PATCH", "/v1/epics/{ref}/contributions/{kpi}"): {"claimed_share": "0.4"},
+    ("POST", "/v1/embed-tokens"): {"filters": {}, "expires_in": 3600},
+    ("POST", "/v1/epics/{ref}/scores"): {
+        "period": "2026-Q2",
+        "outcome_potential": 3,
+        "time_to_value": 3,
+        "risk": 3,
+    },
+    ("POST", "/v1/epics/{ref}/decisions"): {"decided_on": "2026-05-01", "decision": "continue"},
+    ("POST", "/v1/subscriptions"): {
+        "url": "https://portal.example/x",
+        "event_types": ["epic.created"],
+    },
+    ("POST", "/v1/rulesets"): {"name": "n"},
+    ("POST", "/v1/rulesets/{ruleset}/versions"): {
+        "rules": {"currency": "USD"},
+        "effective_from": "2026-01",
+    },
+    ("PATCH", "/v1/rulesets/{ruleset}/versions/{version}"): {"rules": {"currency": "EUR"}},
+    ("POST", "/v1/rulesets/{ruleset}/versions/{version}/agree"): {},
+    ("POST", "/v1/rulesets/{ruleset}/versions/{version}/reject"): {"reason": "r"},
+    ("POST", "/v1/runs"): {"from": "2026-01", "to": "2026-03", "preview": True},
+}
+
+
 @dataclass(frozen=True)
 class Route:
     service: str
@@ -117,7 +158,9 @@ def ok(r: httpx.Response, status: int) -> Any:
     return r.json() if r.content else None
 
 
-async def seed(outcomes: httpx.AsyncClient, attribution: httpx.AsyncClient) -> dict[str, str]:
+async def seed(
+    outcomes: httpx.AsyncClient, attribution: httpx.AsyncClient, jira_secret: str | None = None
+) -> dict[str, str]:
     """One of everything; returns a real value for every path parameter."""
     kpi = {"name": "Sweep", "unit": "percent", "direction": "increase", "cadence": "monthly"}
     ok(await outcomes.post("/v1/epics", json={"key": "SWEEP-1", "title": "Sweep"}), 201)
@@ -160,7 +203,8 @@ async def seed(outcomes: httpx.AsyncClient, attribution: httpx.AsyncClient) -> d
         ),
         201,
     )
-    delivery = ok(await post_jira(outcomes, payload("jira/issue_created.json")), 202)
+    jira = payload("jira/issue_created.json")
+    delivery = ok(await post_jira(outcomes, jira, secret=jira_secret), 202)
     ruleset = ok(await attribution.post("/v1/rulesets", json={"name": "Sweep rules"}), 201)
     version = ok(
         await attribution.post(
@@ -191,15 +235,24 @@ async def seed(outcomes: httpx.AsyncClient, attribution: httpx.AsyncClient) -> d
 
 
 @asynccontextmanager
-async def world(outcomes_settings: Any, attribution_settings: Any) -> AsyncIterator[World]:
+async def world(
+    outcomes_settings: Any,
+    attribution_settings: Any,
+    outcomes_update: dict[str, Any] | None = None,
+    attribution_update: dict[str, Any] | None = None,
+) -> AsyncIterator[World]:
     from attribution.app import create_app as create_attribution
     from outcomes.app import create_app as create_outcomes
 
     # No outbound deliveries (nothing leaves the machine, nothing changes behind our back).
-    o_app = create_outcomes(outcomes_settings.model_copy(update={"outbound_interval": 0}))
-    a_app = create_attribution(attribution_settings)
+    o_settings = outcomes_settings.model_copy(
+        update={"outbound_interval": 0, **(outcomes_update or {})}
+    )
+    o_app = create_outcomes(o_settings)
+    a_app = create_attribution(attribution_settings.model_copy(update=attribution_update or {}))
     async with (
         app_client(o_app, key=KEYS["admin"]) as o,
         app_client(a_app, key=KEYS["admin"]) as a,
     ):
-        yield World(o, a, o_app, a_app, await seed(o, a))
+        secret = o_settings.jira_webhook_secret.get_secret_value() or None
+        yield World(o, a, o_app, a_app, await seed(o, a, secret))
