@@ -17,7 +17,7 @@ from typing import Any, Generic, TypeVar
 
 import orjson
 import strawberry
-from fastapi import Request
+from fastapi import Depends, Request
 from graphql import (
     FieldNode,
     FragmentDefinitionNode,
@@ -290,6 +290,40 @@ class LedgerGraphQLRouter(GraphQLRouter[Any, Any]):
         return orjson.dumps(data)
 
 
+async def check_graphql_body(request: Request) -> None:
+    """Refuse a POST body that is not a JSON object with a string `query` as a 400/415
+    problem, before strawberry sees it: its own answers to such bodies are plain-text 400s,
+    or a 500 for invalid UTF-8 or very deep nesting."""
+    if request.method != "POST":
+        return
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type.startswith("multipart/") or content_type == "":
+        raise GraphQLMediaType("Send the GraphQL request as `application/json`.")
+    if content_type != "application/json":
+        return  # strawberry answers other types (e.g. application/graphql) itself
+    body = await request.body()
+    try:
+        payload = orjson.loads(body)  # refuses invalid UTF-8 and nesting deeper than 1024
+    except orjson.JSONDecodeError as exc:
+        raise MalformedGraphQLRequest(f"The body is not valid JSON: {exc}.") from exc
+    if not isinstance(payload, dict):
+        raise MalformedGraphQLRequest("The body must be a JSON object with a `query` string.")
+    query = payload.get("query")
+    if not isinstance(query, str) and not payload.get("extensions"):
+        raise MalformedGraphQLRequest("The body needs a `query` string.")
+    variables = payload.get("variables")
+    if variables is not None and not isinstance(variables, dict):
+        raise MalformedGraphQLRequest("`variables` must be a JSON object.")
+
+
+class MalformedGraphQLRequest(LedgerError):
+    status, code, title = 400, "malformed-graphql-request", "Malformed GraphQL request"
+
+
+class GraphQLMediaType(LedgerError):
+    status, code, title = 415, "unsupported-media-type", "Unsupported media type"
+
+
 def graphql_router(schema: strawberry.Schema, *, graphiql: bool) -> GraphQLRouter[Any, Any]:
     context_getter: Callable[..., AsyncIterator[GraphQLContext]] = graphql_context
     return LedgerGraphQLRouter(
@@ -299,6 +333,7 @@ def graphql_router(schema: strawberry.Schema, *, graphiql: bool) -> GraphQLRoute
         graphql_ide="graphiql" if graphiql else None,
         include_in_schema=True,
         tags=["graphql"],
+        dependencies=[Depends(check_graphql_body)],
     )
 
 

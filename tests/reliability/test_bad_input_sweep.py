@@ -216,11 +216,6 @@ async def test_malformed_input_is_4xx_problem_and_changes_nothing(
 
 
 @pytest.mark.parametrize("service", ["outcomes", "attribution"])
-@pytest.mark.xfail(
-    strict=True,
-    reason="KNOWN, reported to the GraphQL owner: POST /graphql answers malformed bodies with "
-    "text/plain 400s and 500s (deep nesting, invalid UTF-8, a JSON string), not problem+json",
-)
 async def test_graphql_malformed_bodies(
     outcomes_settings: Any, attribution_settings: Any, service: str
 ) -> None:
