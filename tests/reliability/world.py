@@ -64,6 +64,7 @@ VALID_BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/v1/rulesets/{ruleset}/versions/{version}/agree"): {},
     ("POST", "/v1/rulesets/{ruleset}/versions/{version}/reject"): {"reason": "r"},
     ("POST", "/v1/runs"): {"from": "2026-01", "to": "2026-03", "preview": True},
+    ("POST", "/graphql"): {"query": "{ __typename }"},
 }
 
 
