@@ -120,18 +120,22 @@ def require_scope(info: Info[GraphQLContext, Any], scope: str) -> Principal:
     return principal
 
 
-async def graphql_context(request: Request) -> AsyncIterator[GraphQLContext]:
-    """Same bearer keys and scopes as REST; a missing/unknown key is a 401 problem.
-
-    The context's read connection (if a resolver opened one) is released after the request.
-    """
+async def _principal(request: Request) -> Principal:
     credentials = None
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         from fastapi.security import HTTPAuthorizationCredentials
 
         credentials = HTTPAuthorizationCredentials(scheme="Bearer", credentials=header[7:])
-    principal = await current_principal(request, credentials)
+    return await current_principal(request, credentials)
+
+
+async def graphql_context(request: Request) -> AsyncIterator[GraphQLContext]:
+    """Same bearer keys and scopes as REST; a missing/unknown key is a 401 problem.
+
+    The context's read connection (if a resolver opened one) is released after the request.
+    """
+    principal = await _principal(request)
     context = GraphQLContext(principal=principal, db=getattr(request.app.state, "db", None))
     try:
         yield context
@@ -296,6 +300,7 @@ async def check_graphql_body(request: Request) -> None:
     or a 500 for invalid UTF-8 or very deep nesting."""
     if request.method != "POST":
         return
+    await _principal(request)  # a missing or unknown key is a 401 whatever the body holds
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type.startswith("multipart/") or content_type == "":
         raise GraphQLMediaType("Send the GraphQL request as `application/json`.")
