@@ -14,6 +14,7 @@ from outcomes.models import api_keys
 from outcomes.routers import ROUTERS
 from outcomes.settings import OutcomesSettings
 from outcomes.subscriptions.dispatcher import start_dispatcher, stop_dispatcher
+from outcomes.webhooks.batcher import start_batcher, stop_batcher
 
 DESCRIPTION = (
     "System of record for epics, KPIs (baseline, target), value hypotheses, measurements, "
@@ -32,8 +33,13 @@ def create_app(settings: OutcomesSettings | None = None) -> FastAPI:
         database_url=settings.database_url,
         key_table=api_keys,
         routers=ROUTERS,
-        on_startup=[warn_if_embed_secret_unset, start_dispatcher, tune_gc_on_startup],
-        on_shutdown=[stop_dispatcher],
+        on_startup=[
+            warn_if_embed_secret_unset,
+            start_dispatcher,
+            start_batcher,
+            tune_gc_on_startup,
+        ],
+        on_shutdown=[stop_batcher, stop_dispatcher],
     )
     schema = build_schema(settings)
     app.include_router(graphql_router(schema, graphiql=settings.graphiql))

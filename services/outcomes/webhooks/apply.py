@@ -40,6 +40,30 @@ class Outcome:
     epic_id: str | None
 
 
+class Lookups:
+    """The reads `apply_event` makes before deciding, one query each (a lone delivery).
+
+    The batcher (`outcomes.webhooks.batcher`) passes a subclass that serves them from a
+    few set-based queries made once per batch; the decisions stay here, in one place."""
+
+    async def lock_item(self, session: AsyncSession, event: SourceEvent) -> None:
+        assert event.item_id is not None
+        await store.lock_item(session, event.source, event.item_id)
+
+    async def find_done(self, session: AsyncSession, event: SourceEvent, pk: int) -> str | None:
+        return await store.find_done(session, event.source, event.dedupe_key, other_than=pk)
+
+    async def epic_by_source(self, session: AsyncSession, event: SourceEvent) -> Epic | None:
+        assert event.item_id is not None
+        return await store.epic_by_source(session, event.source, event.item_id)
+
+    async def existing_kpis(self, session: AsyncSession, slugs: list[str]) -> set[str]:
+        return await store.existing_kpis(session, slugs)
+
+
+SINGLE = Lookups()
+
+
 def _is_epic_type(state: ItemState | None, config: WebhookConfig) -> bool:
     return state is not None and (state.item_type or "").casefold() in config.epic_types
 
@@ -101,13 +125,22 @@ def _map(source: str, labels: tuple[str, ...], config: WebhookConfig) -> LabelMa
     return map_labels(labels, config.ado_stream_prefix, config.ado_kpi_prefix)
 
 
+def kpi_slugs(event: SourceEvent, config: WebhookConfig) -> list[str]:
+    """The KPI slugs the event's labels name (what `_desired` will look up)."""
+    return _map(event.source, event.state.labels, config).kpis if event.state else []
+
+
 async def _desired(
-    session: AsyncSession, event: SourceEvent, state: ItemState, config: WebhookConfig
+    session: AsyncSession,
+    event: SourceEvent,
+    state: ItemState,
+    config: WebhookConfig,
+    lookups: Lookups,
 ) -> tuple[dict[str, Any], list[str], list[dict[str, Any]]]:
     """The epic fields the source owns, the (existing) KPIs to link and the warnings."""
     labels = _map(event.source, state.labels, config)
     warnings = list(labels.warnings)
-    known = await store.existing_kpis(session, labels.kpis)
+    known = await lookups.existing_kpis(session, labels.kpis) if labels.kpis else set()
     for slug in labels.kpis:
         if slug not in known:
             warnings.append(
@@ -143,15 +176,19 @@ async def _desired(
 
 
 async def apply_event(
-    session: AsyncSession, pk: int, event: SourceEvent, config: WebhookConfig
+    session: AsyncSession,
+    pk: int,
+    event: SourceEvent,
+    config: WebhookConfig,
+    lookups: Lookups = SINGLE,
 ) -> Outcome:
     if event.action == "ignore" or event.item_id is None:
         return Outcome("ignored", event.note, None)
-    await store.lock_item(session, event.source, event.item_id)
-    original = await store.find_done(session, event.source, event.dedupe_key, other_than=pk)
+    await lookups.lock_item(session, event)
+    original = await lookups.find_done(session, event, pk)
     if original is not None:
         return Outcome("duplicate", f"already received as delivery {original}", None)
-    epic = await store.epic_by_source(session, event.source, event.item_id)
+    epic = await lookups.epic_by_source(session, event)
     if epic is not None and is_stale(epic, event):
         return Outcome("stale", _stale_note(epic), epic.id)
     if event.action == "delete":
@@ -170,7 +207,7 @@ async def apply_event(
                 epic.id,
             )
         epic = await restore_epic(session, epic, event.source)
-    fields, kpis, warnings = await _desired(session, event, event.state, config)
+    fields, kpis, warnings = await _desired(session, event, event.state, config, lookups)
     before = _map(event.source, tuple(epic.labels or ()), config).kpis if epic else []
     plan = await links.plan_links(session, epic, kpis, before)
     warnings += plan.warnings

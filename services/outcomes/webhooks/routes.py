@@ -67,7 +67,13 @@ async def _receive(request: Request, source: str) -> DeliveryAccepted:
     db: Database = request.app.state.db
     headers = {k.lower(): v for k, v in request.headers.items()}
     accepted = await service.receive(
-        db, source, headers, body, _config(request), oversized=oversized
+        db,
+        source,
+        headers,
+        body,
+        _config(request),
+        oversized=oversized,
+        batcher=getattr(request.app.state, "webhook_batcher", None),
     )
     return DeliveryAccepted(
         delivery_id=accepted.delivery_id,

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import structlog
@@ -42,6 +43,9 @@ from outcomes.webhooks.events import SourceEvent
 from outcomes.webhooks.jira import parse_jira
 from outcomes.webhooks.verify import verify_ado, verify_jira
 
+if TYPE_CHECKING:
+    from outcomes.webhooks.batcher import Batcher
+
 log = structlog.get_logger("ledger.webhooks")
 
 Parser = Callable[[bytes, dict[str, str], WebhookConfig, datetime], SourceEvent]
@@ -62,7 +66,7 @@ class Accepted:
     reason: str | None
 
 
-def _is_transient(exc: BaseException) -> bool:
+def is_transient(exc: BaseException) -> bool:
     """The database is down, restarting or overloaded: worth a retry by the source."""
     if isinstance(exc, DBAPIError):
         return exc.connection_invalidated or isinstance(exc, OperationalError)
@@ -91,6 +95,12 @@ def _stored_headers(headers: dict[str, str], config: WebhookConfig) -> dict[str,
     return out
 
 
+def reason_of(exc: BaseException) -> str:
+    if isinstance(exc, LedgerError):
+        return _reason(exc)
+    return f"{type(exc).__name__}: {exc}"[:4000]
+
+
 def _reason(exc: LedgerError) -> str:
     return f"{exc.code}: {exc.detail}"[:4000]
 
@@ -107,17 +117,25 @@ def _peek_event_type(body: bytes) -> str | None:
     return None
 
 
-async def receive(
-    db: Database,
+@dataclass
+class Prepared:
+    """A delivery authenticated and parsed in memory, with the inbox row to store."""
+
+    source: str
+    values: dict[str, Any]
+    event: SourceEvent | None  # None: rejected, or our parser crashed (then `failed`)
+    rejection: LedgerError | None
+
+
+def prepare(
     source: str,
     headers: dict[str, str],
     body: bytes,
     config: WebhookConfig,
     *,
     oversized: int | None = None,
-) -> Accepted:
-    """Record one delivery, then process it. Raises the rejection (4xx, naming the stored
-    delivery) or `WebhookStoreUnavailable` (503)."""
+) -> Prepared:
+    """Authenticate and parse; no I/O. Rejections are kept (stored, then raised)."""
     received_at = utcnow()
     rejection: LedgerError | None = None
     event: SourceEvent | None = None
@@ -155,21 +173,44 @@ async def receive(
         "processed_at": received_at if rejection or crash else None,
         "attempts": 0,
     }
+    return Prepared(source, values, event, rejection)
+
+
+async def receive(
+    db: Database,
+    source: str,
+    headers: dict[str, str],
+    body: bytes,
+    config: WebhookConfig,
+    *,
+    oversized: int | None = None,
+    batcher: Batcher | None = None,
+) -> Accepted:
+    """Record one delivery, then process it. Raises the rejection (4xx, naming the stored
+    delivery) or `WebhookStoreUnavailable` (503). With a `batcher`, an accepted delivery is
+    stored and processed together with the others arriving meanwhile (same outcome)."""
+    prepared = prepare(source, headers, body, config, oversized=oversized)
+    if batcher is not None and prepared.event is not None:
+        return await batcher.submit(prepared, config)
     try:
         async with db.session(write=True) as session:
-            pk, delivery_id = await store.insert_delivery(session, values)
+            pk, delivery_id = await store.insert_delivery(session, prepared.values)
     except Exception as exc:
         log.warning("webhook_inbox_unavailable", source=source, error=repr(exc)[:500])
         raise unavailable(exc) from exc
+    rejection = prepared.rejection
     if rejection is not None:
         rejection.extra["delivery_id"] = delivery_id
         log.info(
-            "webhook_rejected", source=source, delivery_id=delivery_id, reason=values["reason"]
+            "webhook_rejected",
+            source=source,
+            delivery_id=delivery_id,
+            reason=prepared.values["reason"],
         )
         raise rejection
-    if event is None:
-        return Accepted(delivery_id, "failed", crash)
-    outcome = await process(db, pk, delivery_id, event, config)
+    if prepared.event is None:
+        return Accepted(delivery_id, "failed", prepared.values["reason"])
+    outcome = await process(db, pk, delivery_id, prepared.event, config)
     return Accepted(delivery_id, outcome.status, outcome.reason)
 
 
@@ -191,7 +232,7 @@ async def process(
             )
         return outcome
     except Exception as exc:
-        transient = _is_transient(exc)
+        transient = is_transient(exc)
         if isinstance(exc, LedgerError):
             reason = _reason(exc)
         else:
@@ -211,7 +252,7 @@ async def process(
                     event=event,
                 )
         except Exception as mark_exc:
-            if _is_transient(mark_exc):
+            if is_transient(mark_exc):
                 raise unavailable(mark_exc) from exc
             raise
         if transient:

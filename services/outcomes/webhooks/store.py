@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
@@ -20,6 +20,7 @@ from outcomes.webhooks.events import SourceEvent
 DONE_STATUSES = ("processed", "ignored", "stale")
 # Advisory-lock class for "one webhook at a time per source item" (PostgreSQL).
 _ITEM_LOCK_CLASS = 0x77686B  # "whk"
+_DELIVERIES = WebhookDelivery.metadata.tables[WebhookDelivery.__tablename__]
 
 
 async def insert_delivery(session: AsyncSession, values: dict[str, Any]) -> tuple[int, str]:
@@ -31,14 +32,43 @@ async def insert_delivery(session: AsyncSession, values: dict[str, Any]) -> tupl
     return pk, public_id
 
 
+async def insert_deliveries(
+    session: AsyncSession, rows: Sequence[dict[str, Any]]
+) -> list[tuple[int, str]]:
+    """Store many deliveries in one statement (multi-row INSERT … RETURNING), in order."""
+    ids = [new_id() for _ in rows]
+    result = await session.execute(
+        insert(_DELIVERIES).returning(_DELIVERIES.c.pk, sort_by_parameter_order=True),
+        [{"id": public_id, **row} for public_id, row in zip(ids, rows, strict=True)],
+    )
+    pks = [int(pk) for pk in result.scalars()]
+    return list(zip(pks, ids, strict=True))
+
+
+def _item_lock_key(source: str, item_id: str) -> int:
+    return zlib.crc32(f"{source}:{item_id}".encode()) - 2**31  # fits int4
+
+
 async def lock_item(session: AsyncSession, source: str, item_id: str) -> None:
     """Serialize processing per source item so ordering and dedupe decisions cannot race.
     PostgreSQL: a transaction-scoped advisory lock; SQLite writers hold the database lock."""
     if session.get_bind().dialect.name == "postgresql":
-        key = zlib.crc32(f"{source}:{item_id}".encode()) - 2**31  # fits int4
         await session.execute(
-            text("SELECT pg_advisory_xact_lock(:c, :k)"), {"c": _ITEM_LOCK_CLASS, "k": key}
+            text("SELECT pg_advisory_xact_lock(:c, :k)"),
+            {"c": _ITEM_LOCK_CLASS, "k": _item_lock_key(source, item_id)},
         )
+
+
+async def lock_items(session: AsyncSession, items: Sequence[tuple[str, str]]) -> None:
+    """`lock_item` for many items in one statement, in ascending key order, so two batches
+    (or a batch and a lone delivery) never wait for each other in a cycle."""
+    if not items or session.get_bind().dialect.name != "postgresql":
+        return
+    keys = sorted({_item_lock_key(source, item_id) for source, item_id in items})
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(:c, k) FROM unnest(CAST(:keys AS int4[])) AS t(k)"),
+        {"c": _ITEM_LOCK_CLASS, "keys": keys},
+    )
 
 
 async def find_done(
@@ -56,6 +86,49 @@ async def find_done(
         .order_by(WebhookDelivery.pk)
         .limit(1)
     )
+
+
+async def find_done_many(
+    session: AsyncSession, source: str, dedupe_keys: Sequence[str]
+) -> dict[str, str]:
+    """`find_done` for many keys at once: dedupe key → id of the first delivery with it that
+    was already dealt with (the batch's own deliveries are all still `received`)."""
+    if not dedupe_keys:
+        return {}
+    rows = await session.execute(
+        select(WebhookDelivery.dedupe_key, WebhookDelivery.id)
+        .where(
+            WebhookDelivery.source == source,
+            WebhookDelivery.dedupe_key.in_(sorted(set(dedupe_keys))),
+            WebhookDelivery.status.in_(DONE_STATUSES),
+        )
+        .order_by(WebhookDelivery.pk)
+    )
+    out: dict[str, str] = {}
+    for key, delivery_id in rows:
+        if key is not None:
+            out.setdefault(key, delivery_id)
+    return out
+
+
+async def mark_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Record many outcomes in one executemany; rows carry `b_pk`, `b_status`, `b_reason`,
+    `b_epic_id`, `b_processed_at` (the event columns were written with the delivery)."""
+    if not rows:
+        return
+    c = _DELIVERIES.c
+    stmt = (
+        update(_DELIVERIES)
+        .where(c.pk == bindparam("b_pk"))
+        .values(
+            status=bindparam("b_status"),
+            reason=bindparam("b_reason"),
+            epic_id=bindparam("b_epic_id"),
+            processed_at=bindparam("b_processed_at"),
+            attempts=c.attempts + 1,
+        )
+    )
+    await session.execute(stmt, list(rows))
 
 
 async def mark(
@@ -123,6 +196,24 @@ async def epic_by_source(session: AsyncSession, source: str, source_id: str) -> 
         .limit(1)
     )
     return (await session.scalars(stmt)).first()
+
+
+async def epics_by_source(
+    session: AsyncSession, source: str, source_ids: Sequence[str]
+) -> dict[str, Epic]:
+    """`epic_by_source` for many items: source id → its (first) epic; absent: none."""
+    if not source_ids:
+        return {}
+    rows = await session.scalars(
+        select(Epic)
+        .where(Epic.source == source, Epic.source_id.in_(sorted(set(source_ids))))
+        .order_by(Epic.pk)
+    )
+    out: dict[str, Epic] = {}
+    for epic in rows:
+        assert epic.source_id is not None
+        out.setdefault(epic.source_id, epic)
+    return out
 
 
 async def epic_by_key(session: AsyncSession, key: str) -> Epic | None:

@@ -1,0 +1,279 @@
+"""Group commit behind the inbox: concurrent deliveries are stored together, then processed
+together, each request still answered with its own outcome.
+
+One `Batcher` per process (`app.state.webhook_batcher`). A request that authenticated and
+parsed its delivery queues it and waits on a future. A drain task starts as soon as
+something is queued (no timer: a lone delivery goes straight through) and takes everything
+waiting, up to `max_batch`; what arrives meanwhile forms the next batch.
+
+- **Transaction A** stores all of the batch's inbox rows in one multi-row INSERT and commits:
+  every delivery is durable before anything is processed. If A fails, every request of
+  the batch gets 503 (as a lone delivery would).
+- **Transaction B** processes them in arrival order in one transaction: the per-item
+  advisory locks for all items in one statement (sorted, so lockers never deadlock), the
+  dedupe hits, epics by source id and known KPI slugs read once for the batch, each event
+  applied by the same `apply_event` as a lone delivery (same epics/contributions services,
+  same change log), the outcomes written in one executemany — one commit, so the change
+  log's chain lock and the commit's fsync are paid once per batch.
+- If B raises, it is rolled back and the batch's deliveries are processed one by one with
+  `service.process` (a single bad delivery ends `failed` with its reason, the others are
+  applied). A transient database error marks them `failed` and answers 503 instead, as the
+  lone path does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ledgerkit.db import Database
+from ledgerkit.timeutil import utcnow
+from outcomes.models import Epic
+from outcomes.webhooks import service, store
+from outcomes.webhooks.apply import Lookups, Outcome, apply_event, kpi_slugs
+from outcomes.webhooks.config import WebhookConfig
+from outcomes.webhooks.events import SourceEvent
+from outcomes.webhooks.service import Accepted, Prepared
+
+log = structlog.get_logger("ledger.webhooks")
+
+MAX_BATCH = 100
+
+
+@dataclass(slots=True)
+class _Waiting:
+    prepared: Prepared
+    config: WebhookConfig
+    future: asyncio.Future[Accepted]
+
+
+class Batcher:
+    def __init__(self, db: Database, *, max_batch: int = MAX_BATCH) -> None:
+        self.db = db
+        self.max_batch = max_batch
+        self._queue: deque[_Waiting] = deque()
+        self._task: asyncio.Task[None] | None = None
+        self._closed = False
+        self.batches = 0  # counters, for tests and diagnosis
+        self.largest = 0
+
+    async def submit(self, prepared: Prepared, config: WebhookConfig) -> Accepted:
+        """Store and process one accepted delivery with whatever else is queued; its
+        outcome, or raises `WebhookStoreUnavailable` (503)."""
+        future: asyncio.Future[Accepted] = asyncio.get_running_loop().create_future()
+        waiting = _Waiting(prepared, config, future)
+        if self._closed:  # shutting down: no drain task any more, go alone
+            await _run_batch(self.db, [waiting])
+            return future.result()
+        self._queue.append(waiting)
+        if self._task is None or self._task.done():
+            # A fresh context: the drain serves many requests, it belongs to none of them.
+            self._task = asyncio.get_running_loop().create_task(
+                self._drain(), context=contextvars.Context()
+            )
+        return await future
+
+    async def _drain(self) -> None:
+        while self._queue:
+            size = min(len(self._queue), self.max_batch)
+            batch = [self._queue.popleft() for _ in range(size)]
+            self.batches += 1
+            self.largest = max(self.largest, size)
+            try:
+                await _run_batch(self.db, batch)
+            except BaseException as exc:  # a bug, or cancelled: nobody may wait forever
+                if not isinstance(exc, asyncio.CancelledError):
+                    log.exception("webhook_batch_crashed", size=size)
+                for w in batch:
+                    _settle(w, exc=service.unavailable(exc))
+                if isinstance(exc, asyncio.CancelledError):
+                    for w in self._queue:
+                        _settle(w, exc=service.unavailable(exc))
+                    self._queue.clear()
+                    raise
+
+    async def close(self) -> None:
+        """Finish what is queued; later deliveries are processed alone."""
+        self._closed = True
+        if self._task is not None:
+            await self._task
+
+
+def _settle(w: _Waiting, result: Accepted | None = None, exc: BaseException | None = None) -> None:
+    if w.future.done():  # the request went away (client disconnected); the work is done
+        return
+    if exc is not None:
+        w.future.set_exception(exc)
+    else:
+        assert result is not None
+        w.future.set_result(result)
+
+
+async def _run_batch(db: Database, batch: list[_Waiting]) -> None:
+    """A, then B (or its fallbacks); settles every future of the batch."""
+    prepared = [w.prepared for w in batch]
+    try:
+        async with db.session(write=True) as session:
+            stored = await store.insert_deliveries(session, [p.values for p in prepared])
+    except Exception as exc:
+        log.warning("webhook_inbox_unavailable", size=len(batch), error=repr(exc)[:500])
+        for w in batch:
+            _settle(w, exc=service.unavailable(exc))
+        return
+    events: list[SourceEvent] = []
+    for p in prepared:
+        assert p.event is not None
+        events.append(p.event)
+    config = batch[0].config
+    try:
+        outcomes = await process_batch(db, stored, events, config)
+    except Exception as exc:
+        if service.is_transient(exc):
+            await _fail_all(db, batch, stored, exc)
+            return
+        log.warning("webhook_batch_fallback", size=len(batch), error=service.reason_of(exc)[:500])
+        for w, (pk, delivery_id), event in zip(batch, stored, events, strict=True):
+            try:
+                outcome = await service.process(db, pk, delivery_id, event, config)
+            except Exception as one_exc:
+                _settle(w, exc=one_exc)
+            else:
+                _settle(w, Accepted(delivery_id, outcome.status, outcome.reason))
+        return
+    for w, (_, delivery_id), outcome in zip(batch, stored, outcomes, strict=True):
+        _settle(w, Accepted(delivery_id, outcome.status, outcome.reason))
+
+
+async def _fail_all(
+    db: Database, batch: list[_Waiting], stored: list[tuple[int, str]], exc: Exception
+) -> None:
+    """The database went away during processing: mark the batch `failed` if it can be
+    done, and ask the sources to retry (503); an admin can replay them too."""
+    reason = service.reason_of(exc)
+    try:
+        async with db.session(write=True) as session:
+            now = utcnow()
+            await store.mark_many(
+                session,
+                [
+                    {
+                        "b_pk": pk,
+                        "b_status": "failed",
+                        "b_reason": reason,
+                        "b_epic_id": None,
+                        "b_processed_at": now,
+                    }
+                    for pk, _ in stored
+                ],
+            )
+    except Exception as mark_exc:
+        log.warning("webhook_mark_failed_unavailable", error=repr(mark_exc)[:500])
+    for w in batch:
+        _settle(w, exc=service.unavailable(exc))
+
+
+class BatchLookups(Lookups):
+    """`apply_event`'s reads for a whole batch, made once, after all its items are locked.
+
+    Dedupe hits are kept up to date with the batch's own outcomes. An epic read for the
+    batch serves the first delivery of its item only; later ones of the same item read it
+    again (within the transaction, so they see what the earlier ones did)."""
+
+    def __init__(self) -> None:
+        self.done: dict[tuple[str, str], str] = {}
+        self.epics: dict[tuple[str, str], Epic] = {}
+        self.fresh: set[tuple[str, str]] = set()
+        self.kpis_asked: set[str] = set()
+        self.kpis_known: set[str] = set()
+
+    @classmethod
+    async def load(
+        cls, session: AsyncSession, events: list[SourceEvent], config: WebhookConfig
+    ) -> BatchLookups:
+        self = cls()
+        live = [e for e in events if e.action != "ignore" and e.item_id is not None]
+        await store.lock_items(session, [(e.source, e.item_id) for e in live if e.item_id])
+        for source in sorted({e.source for e in live}):
+            mine = [e for e in live if e.source == source]
+            done = await store.find_done_many(session, source, [e.dedupe_key for e in mine])
+            self.done.update({(source, key): d for key, d in done.items()})
+            ids = [e.item_id for e in mine if e.item_id is not None]
+            epics = await store.epics_by_source(session, source, ids)
+            self.epics.update({(source, sid): epic for sid, epic in epics.items()})
+            self.fresh.update((source, sid) for sid in ids)
+        for e in live:
+            self.kpis_asked.update(kpi_slugs(e, config))
+        if self.kpis_asked:
+            self.kpis_known = await store.existing_kpis(session, sorted(self.kpis_asked))
+        return self
+
+    async def lock_item(self, session: AsyncSession, event: SourceEvent) -> None:
+        return None  # all of the batch's items are locked already
+
+    async def find_done(self, session: AsyncSession, event: SourceEvent, pk: int) -> str | None:
+        return self.done.get((event.source, event.dedupe_key))
+
+    async def epic_by_source(self, session: AsyncSession, event: SourceEvent) -> Epic | None:
+        assert event.item_id is not None
+        key = (event.source, event.item_id)
+        if key in self.fresh:
+            self.fresh.discard(key)
+            return self.epics.get(key)
+        return await super().epic_by_source(session, event)
+
+    async def existing_kpis(self, session: AsyncSession, slugs: list[str]) -> set[str]:
+        if self.kpis_asked.issuperset(slugs):
+            return {s for s in slugs if s in self.kpis_known}
+        return await super().existing_kpis(session, slugs)
+
+    def applied(self, event: SourceEvent, delivery_id: str, outcome: Outcome) -> None:
+        if outcome.status in store.DONE_STATUSES:
+            self.done.setdefault((event.source, event.dedupe_key), delivery_id)
+
+
+async def process_batch(
+    db: Database,
+    stored: list[tuple[int, str]],
+    events: list[SourceEvent],
+    config: WebhookConfig,
+) -> list[Outcome]:
+    """Apply stored deliveries in order in one transaction; raises (nothing applied) if
+    any of them does."""
+    async with db.session(write=True) as session:
+        lookups = await BatchLookups.load(session, events, config)
+        outcomes: list[Outcome] = []
+        for (pk, delivery_id), event in zip(stored, events, strict=True):
+            outcome = await apply_event(session, pk, event, config, lookups)
+            lookups.applied(event, delivery_id, outcome)
+            outcomes.append(outcome)
+        now = utcnow()
+        rows: list[dict[str, Any]] = [
+            {
+                "b_pk": pk,
+                "b_status": o.status,
+                "b_reason": o.reason,
+                "b_epic_id": o.epic_id,
+                "b_processed_at": now,
+            }
+            for (pk, _), o in zip(stored, outcomes, strict=True)
+        ]
+        await store.mark_many(session, rows)
+    return outcomes
+
+
+async def start_batcher(app: FastAPI) -> None:
+    """Lifespan hook: the process's batcher (its drain task starts with the first delivery)."""
+    app.state.webhook_batcher = Batcher(app.state.db)
+
+
+async def stop_batcher(app: FastAPI) -> None:
+    batcher: Batcher | None = getattr(app.state, "webhook_batcher", None)
+    if batcher is not None:
+        await batcher.close()
