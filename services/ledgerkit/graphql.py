@@ -35,8 +35,10 @@ from strawberry.extensions import (
     AddValidationRules,
     MaskErrors,
     MaxAliasesLimiter,
+    ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
+    ValidationCache,
 )
 from strawberry.fastapi import BaseContext, GraphQLRouter
 from strawberry.types import Info
@@ -270,20 +272,27 @@ def schema_extensions(
         (QueryCostLimiter,),
         {"max_cost": max_cost, "list_fields": list_fields, "list_sizes": dict(list_sizes or {})},
     )
+    # The validation rules are made once, so a repeated query (a BI dashboard's refresh)
+    # finds its parse and validation result in the caches: same document, same rules.
+    rules: list[Any] = [
+        *QueryDepthLimiter(max_depth=max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=max_aliases).validation_rules,
+    ]
+    if not introspection:
+        from graphql.validation import NoSchemaIntrospectionCustomRule
+
+        rules.append(NoSchemaIntrospectionCustomRule)
     # Factories, not instances: strawberry builds fresh extensions for every request.
     extensions: list[Any] = [
         size,
-        lambda: QueryDepthLimiter(max_depth=max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=max_aliases),
+        lambda: ParserCache(maxsize=256),
+        lambda: AddValidationRules(rules),
+        lambda: ValidationCache(maxsize=256),
         cost,
         lambda: LedgerMaskErrors(
             should_mask_error=_should_mask, error_message="Internal server error"
         ),
     ]
-    if not introspection:
-        from graphql.validation import NoSchemaIntrospectionCustomRule
-
-        extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
     return extensions
 
 
@@ -354,7 +363,17 @@ class PageInfo:
 @strawberry.type
 class Edge(Generic[T]):
     node: T
-    cursor: str
+    # The edge's position: an offset (its cursor is encoded only when asked for — a BI
+    # query's thousands of edges rarely are) or a ready-made cursor string.
+    at: strawberry.Private[int | str]
+
+    def cursor_text(self) -> str:
+        at = self.at
+        return at if isinstance(at, str) else encode_offset(at)
+
+    @strawberry.field
+    def cursor(self) -> str:
+        return self.cursor_text()
 
 
 @strawberry.type
@@ -389,12 +408,12 @@ def check_first(first: int) -> int:
 def connection_from_slice(nodes: list[T], *, offset: int, first: int, total: int) -> Connection[T]:
     """Build a connection from the `first + 1` rows fetched at `offset`."""
     page = nodes[:first]
-    edges = [Edge(node=n, cursor=encode_offset(offset + i)) for i, n in enumerate(page)]
+    edges = [Edge(node=n, at=offset + i) for i, n in enumerate(page)]
     return Connection(
         edges=edges,
         page_info=PageInfo(
             has_next_page=len(nodes) > first or offset + len(page) < total,
-            end_cursor=edges[-1].cursor if edges else None,
+            end_cursor=encode_offset(offset + len(page) - 1) if page else None,
         ),
         total_count=total,
     )

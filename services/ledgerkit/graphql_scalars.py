@@ -82,6 +82,9 @@ def _parse_period(value: Any) -> str:
 
 
 Period = NewType("Period", str)
+# A decimal already printed as text (the REST spelling, e.g. "2.1"): read models built from
+# rows carry it as is, so the `Decimal` scalar passes it through instead of re-parsing.
+DecimalText = NewType("DecimalText", str)
 
 DecimalScalar = strawberry.scalar(
     name="Decimal",
@@ -112,6 +115,7 @@ PeriodScalar = strawberry.scalar(
 
 SCALARS: dict[object, ScalarDefinition] = {
     Decimal: DecimalScalar,
+    DecimalText: DecimalScalar,
     datetime: DateTimeScalar,
     date: DateScalar,
     Period: PeriodScalar,

@@ -348,12 +348,12 @@ class Query:
                 cumulative=Decimal(r.cumulative) if r.cumulative is not None else None,
                 currency=r.currency,
             )
-            edges.append(Edge(node=fact, cursor=_fact_cursor(r.run_id, r.seq)))
+            edges.append(Edge(node=fact, at=_fact_cursor(r.run_id, r.seq)))
         return Connection(
             edges=edges,
             page_info=PageInfo(
                 has_next_page=len(rows) > limit,
-                end_cursor=edges[-1].cursor if edges else after,
+                end_cursor=edges[-1].cursor_text() if edges else after,
             ),
             total_count=total,
         )

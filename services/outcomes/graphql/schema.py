@@ -257,11 +257,12 @@ class Query:
                     )
                 ).scalar_one()
             )
-        edges = [Edge(node=change_node(r), cursor=str(r.seq)) for r in rows[:limit]]
+        edges = [Edge(node=change_node(r), at=str(r.seq)) for r in rows[:limit]]
         return Connection(
             edges=edges,
             page_info=PageInfo(
-                has_next_page=len(rows) > limit, end_cursor=edges[-1].cursor if edges else after
+                has_next_page=len(rows) > limit,
+                end_cursor=edges[-1].cursor_text() if edges else after,
             ),
             total_count=total,
         )

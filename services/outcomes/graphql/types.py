@@ -28,7 +28,7 @@ from ledgerkit.graphql import (
     check_first,
     decode_offset,
 )
-from ledgerkit.graphql_scalars import Money, Period
+from ledgerkit.graphql_scalars import DecimalText, Money, Period
 from ledgerkit.money import decimal_str
 from outcomes.graphql import loaders
 from outcomes.graphql.store import MeasurementFilter, Window
@@ -78,9 +78,12 @@ def window_of(first: int | None, after: str | None, last: int | None = None) -> 
     )
 
 
-def _dec(value: Decimal | None) -> Decimal | None:
+def _dec(value: Decimal | None) -> DecimalText | None:
     """A KPI value as REST prints it: no exponent, no trailing zeros ("2.1", "10")."""
-    return None if value is None else Decimal(decimal_str(value))
+    return None if value is None else DecimalText(decimal_str(value))
+
+
+_ZERO = DecimalText("0")
 
 
 def _req(info: Ctx) -> GraphQLContext:
@@ -133,7 +136,7 @@ class Hypothesis:
 
 @strawberry.type(description="The finance-agreed baseline of a KPI.")
 class Baseline:
-    value: Decimal
+    value: DecimalText
     as_of: date
     source: str | None
     agreed_by: str | None
@@ -142,13 +145,13 @@ class Baseline:
 
 @strawberry.type
 class Target:
-    value: Decimal
+    value: DecimalText
     due: date | None
 
 
 @strawberry.type(description="The money one unit of KPI improvement is worth, per year/month.")
 class ValuePerUnit:
-    amount: Decimal
+    amount: DecimalText
     currency: str
     per: str
 
@@ -344,9 +347,9 @@ class Contribution:
     kpi_pk: strawberry.Private[int]
     kpi_node: strawberry.Private[Kpi | None]
     epic_node: strawberry.Private[Epic | None]
-    expected_uplift: Decimal | None
+    expected_uplift: DecimalText | None
     expected_by: date | None
-    claimed_share: Decimal | None
+    claimed_share: DecimalText | None
     version: int
     created_at: datetime
     updated_at: datetime
@@ -371,7 +374,7 @@ class Measurement:
     kpi_pk: strawberry.Private[int]
     period: Period
     segment: str
-    value: Decimal
+    value: DecimalText
     source: str | None
     version: int
     recorded_at: datetime
@@ -435,7 +438,7 @@ def _map_connection(page: Connection[Any], fn: Any) -> Connection[Any]:
     from ledgerkit.graphql import Edge
 
     return Connection(
-        edges=[Edge(node=fn(e.node), cursor=e.cursor) for e in page.edges],
+        edges=[Edge(node=fn(e.node), at=e.at) for e in page.edges],
         page_info=page.page_info,
         total_count=page.total_count,
     )
@@ -473,20 +476,20 @@ def _kpi_from(r: Any) -> Kpi:
     baseline = None
     if r.baseline_value is not None and r.baseline_as_of is not None:
         baseline = Baseline(
-            value=_dec(r.baseline_value) or Decimal(0),
+            value=_dec(r.baseline_value) or _ZERO,
             as_of=r.baseline_as_of,
             source=r.baseline_source,
             agreed_by=r.baseline_agreed_by,
             agreed_at=r.baseline_agreed_at or r.updated_at,
         )
     target = (
-        Target(value=_dec(r.target_value) or Decimal(0), due=r.target_due)
+        Target(value=_dec(r.target_value) or _ZERO, due=r.target_due)
         if r.target_value is not None
         else None
     )
     vpu = (
         ValuePerUnit(
-            amount=_dec(r.value_per_unit_amount) or Decimal(0),
+            amount=_dec(r.value_per_unit_amount) or _ZERO,
             currency=r.value_per_unit_currency or "USD",
             per=r.value_per_unit_per or "year",
         )
@@ -551,7 +554,7 @@ def measurement_node(ctx: GraphQLContext | None, r: Any) -> Measurement:
         kpi_pk=r.kpi_pk,
         period=r.period,
         segment=r.segment,
-        value=Decimal(decimal_str(r.value)),
+        value=DecimalText(decimal_str(r.value)),
         source=r.source,
         version=r.version,
         recorded_at=r.recorded_at,
