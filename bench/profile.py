@@ -1,7 +1,7 @@
 """Profile one scenario's request inside the outcomes app with pyinstrument (no HTTP server).
 
     .venv/bin/python -m bench.profile --dsn postgresql://postgres@127.0.0.1:5432/DB \
-        --what list|get|create|bi|webhook|feed [--n 200]
+        --what list|get|create|bi|webhook|feed [--n 200] [--cpu] [--concurrency 16]
 
 The database must hold a data set (e.g. `python -m bench.run --keep-db`, or one loaded with
 `--load sql`). Requests go through the real ASGI app (middleware, auth, FastAPI, pydantic,
@@ -25,6 +25,8 @@ from bench import env
 from bench.requests import jira_body
 
 OUT = env.BENCH / "results" / "profiles"
+# Webhook deliveries are new issues (epic creates, as in scenario 5), also on a reused DB.
+_RUN = int(time.time() * 10) % 10**7 * 10**4
 
 
 def request_for(what: str, i: int, keys: list[str]) -> tuple[str, str, dict[str, str], Any]:
@@ -43,7 +45,7 @@ def request_for(what: str, i: int, keys: list[str]) -> tuple[str, str, dict[str,
 
         return "POST", "/graphql", auth, {"query": query, "variables": {"first": 500}}
     if what == "webhook":
-        raw, delivery = jira_body(i, f"PRF{uuid.uuid4().hex[:4].upper()}")
+        raw, delivery = jira_body(_RUN + i, f"PRF{uuid.uuid4().hex[:4].upper()}")
         import hashlib
         import hmac
 
@@ -89,6 +91,9 @@ async def main(args: argparse.Namespace) -> None:
 
         for i in range(min(20, args.n)):  # warm-up
             await one(i)
+        if args.concurrency > 1:
+            await concurrent(app, one, args)
+            return
         if args.cpu:
             # CPU time only (process_time): on a busy machine wall-clock samples mostly show
             # waiting for a core; this shows where the CPU goes, by cumulative time.
@@ -127,6 +132,51 @@ async def main(args: argparse.Namespace) -> None:
     (OUT / f"{args.what}.json").write_text(json.dumps(summary) + "\n")
 
 
+async def concurrent(app: Any, one: Any, args: argparse.Namespace) -> None:
+    """`--concurrency N`: N clients at once (as the benchmark's load driver sends), so
+    concurrent requests can share work (the webhook batcher groups them); CPU per request
+    from process_time, with cProfile only if `--cpu`."""
+    import cProfile
+    import pstats
+
+    counter = iter(range(args.n))
+    statuses: list[int] = []
+
+    async def client() -> None:
+        for i in counter:
+            statuses.append(await one(i + 1000))
+
+    batcher = getattr(app.state, "webhook_batcher", None)
+    batches0 = batcher.batches if batcher else 0
+    seconds0 = batcher.seconds if batcher else 0.0
+    cpu = cProfile.Profile(time.process_time) if args.cpu else None
+    t0, c0 = time.perf_counter(), time.process_time()
+    if cpu:
+        cpu.enable()
+    await asyncio.gather(*(client() for _ in range(args.concurrency)))
+    if cpu:
+        cpu.disable()
+    elapsed, used = time.perf_counter() - t0, time.process_time() - c0
+    batches = (batcher.batches - batches0) if batcher else 0
+    in_batches = (batcher.seconds - seconds0) if batcher else 0.0
+    print(
+        f"{args.what}: {args.n} requests at concurrency {args.concurrency}: "
+        f"{used / args.n * 1000:.2f} ms CPU each ({'with' if cpu else 'without'} cProfile), "
+        f"{args.n / elapsed:.0f} requests/s in-process; statuses {sorted(set(statuses))}"
+        + (
+            f"; {batches} webhook batches (mean size {args.n / batches:.1f}, "
+            f"{in_batches / batches * 1000:.1f} ms wall each, busy {in_batches / elapsed:.0%})"
+            if batches
+            else ""
+        )
+    )
+    if cpu:
+        stats = pstats.Stats(cpu).sort_stats(args.sort)
+        stats.print_stats(args.top)
+        if args.callers:
+            stats.print_callers(args.callers)
+
+
 if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--dsn", required=True)
@@ -134,4 +184,7 @@ if __name__ == "__main__":
     p.add_argument("--n", type=int, default=200)
     p.add_argument("--cpu", action="store_true", help="cProfile on CPU time instead")
     p.add_argument("--top", type=int, default=45, help="rows of the --cpu report")
+    p.add_argument("--concurrency", type=int, default=1, help="clients at once (default 1)")
+    p.add_argument("--sort", default="cumulative", help="--cpu report order (e.g. tottime)")
+    p.add_argument("--callers", help="--cpu: also who calls functions matching this")
     asyncio.run(main(p.parse_args()))

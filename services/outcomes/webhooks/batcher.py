@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import time
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
@@ -61,8 +62,10 @@ class Batcher:
         self._queue: deque[_Waiting] = deque()
         self._task: asyncio.Task[None] | None = None
         self._closed = False
-        self.batches = 0  # counters, for tests and diagnosis
+        self._wake = asyncio.Event()
+        self.batches = 0  # counters, for tests and diagnosis (bench.profile prints them)
         self.largest = 0
+        self.seconds = 0.0  # sum of batch latencies (start of store to end of processing)
 
     async def submit(self, prepared: Prepared, config: WebhookConfig) -> Accepted:
         """Store and process one accepted delivery with whatever else is queued; its
@@ -73,6 +76,7 @@ class Batcher:
             await _run_batch(self.db, [waiting])
             return future.result()
         self._queue.append(waiting)
+        self._wake.set()
         if self._task is None or self._task.done():
             # A fresh context: the drain serves many requests, it belongs to none of them.
             self._task = asyncio.get_running_loop().create_task(
@@ -81,23 +85,61 @@ class Batcher:
         return await future
 
     async def _drain(self) -> None:
-        while self._queue:
-            size = min(len(self._queue), self.max_batch)
-            batch = [self._queue.popleft() for _ in range(size)]
-            self.batches += 1
-            self.largest = max(self.largest, size)
-            try:
-                await _run_batch(self.db, batch)
-            except BaseException as exc:  # a bug, or cancelled: nobody may wait forever
-                if not isinstance(exc, asyncio.CancelledError):
-                    log.exception("webhook_batch_crashed", size=size)
-                for w in batch:
-                    _settle(w, exc=service.unavailable(exc))
-                if isinstance(exc, asyncio.CancelledError):
-                    for w in self._queue:
-                        _settle(w, exc=service.unavailable(exc))
-                    self._queue.clear()
-                    raise
+        """Store the next batch while the previous one is processed (A overlaps B); the
+        batches are processed strictly one after another, in arrival order."""
+        processing: asyncio.Task[None] | None = None
+        batch: list[_Waiting] = []
+        try:
+            while True:
+                if self._queue:
+                    size = min(len(self._queue), self.max_batch)
+                    batch = [self._queue.popleft() for _ in range(size)]
+                    self.batches += 1
+                    self.largest = max(self.largest, size)
+                    started = time.perf_counter()
+                    stored = await _store(self.db, batch)
+                    if processing is not None:
+                        await processing
+                        processing = None
+                    if stored is not None:
+                        processing = asyncio.get_running_loop().create_task(
+                            self._process(batch, stored, started)
+                        )
+                    batch = []
+                elif processing is not None:
+                    # Wake up for whichever comes first: new deliveries (store them now)
+                    # or the end of the batch in progress.
+                    self._wake.clear()
+                    waiter = asyncio.get_running_loop().create_task(self._wake.wait())
+                    await asyncio.wait((processing, waiter), return_when=asyncio.FIRST_COMPLETED)
+                    waiter.cancel()
+                    if processing.done():
+                        processing = None
+                else:
+                    return
+        except BaseException as exc:  # a bug, or cancelled: nobody may wait forever
+            if not isinstance(exc, asyncio.CancelledError):
+                log.exception("webhook_batch_crashed", size=len(batch))
+            if processing is not None and not processing.done():
+                processing.cancel()
+            for w in [*batch, *self._queue]:
+                _settle(w, exc=service.unavailable(exc))
+            self._queue.clear()
+            raise
+
+    async def _process(
+        self, batch: list[_Waiting], stored: list[tuple[int, str]], started: float
+    ) -> None:
+        try:
+            await _process(self.db, batch, stored)
+        except BaseException as exc:
+            if not isinstance(exc, asyncio.CancelledError):
+                log.exception("webhook_batch_crashed", size=len(batch))
+            for w in batch:
+                _settle(w, exc=service.unavailable(exc))
+            raise
+        finally:
+            self.seconds += time.perf_counter() - started
 
     async def close(self) -> None:
         """Finish what is queued; later deliveries are processed alone."""
@@ -117,20 +159,30 @@ def _settle(w: _Waiting, result: Accepted | None = None, exc: BaseException | No
 
 
 async def _run_batch(db: Database, batch: list[_Waiting]) -> None:
-    """A, then B (or its fallbacks); settles every future of the batch."""
-    prepared = [w.prepared for w in batch]
+    """A, then B (or its fallbacks), for one batch on its own; settles every future."""
+    stored = await _store(db, batch)
+    if stored is not None:
+        await _process(db, batch, stored)
+
+
+async def _store(db: Database, batch: list[_Waiting]) -> list[tuple[int, str]] | None:
+    """Transaction A: the batch's inbox rows, committed. None (and 503s) if it failed."""
     try:
         async with db.session(write=True) as session:
-            stored = await store.insert_deliveries(session, [p.values for p in prepared])
+            return await store.insert_deliveries(session, [w.prepared.values for w in batch])
     except Exception as exc:
         log.warning("webhook_inbox_unavailable", size=len(batch), error=repr(exc)[:500])
         for w in batch:
             _settle(w, exc=service.unavailable(exc))
-        return
+        return None
+
+
+async def _process(db: Database, batch: list[_Waiting], stored: list[tuple[int, str]]) -> None:
+    """Transaction B, or the fallbacks when it fails; settles every future of the batch."""
     events: list[SourceEvent] = []
-    for p in prepared:
-        assert p.event is not None
-        events.append(p.event)
+    for w in batch:
+        assert w.prepared.event is not None
+        events.append(w.prepared.event)
     config = batch[0].config
     try:
         outcomes = await process_batch(db, stored, events, config)
