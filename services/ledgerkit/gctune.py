@@ -15,7 +15,7 @@ import gc
 
 from fastapi import FastAPI
 
-GEN0_THRESHOLD = 20_000
+GEN0_THRESHOLD = 100_000
 _done = False
 
 

@@ -41,11 +41,12 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.fastapi import BaseContext, GraphQLRouter
-from strawberry.types import Info
+from strawberry.types import ExecutionResult, Info
 
 from ledgerkit.auth import Principal, current_principal
 from ledgerkit.db import Database
 from ledgerkit.errors import Forbidden, LedgerError
+from ledgerkit.graphql_cache import AnswerCache
 
 MAX_FIRST = 500
 DEFAULT_FIRST = 50
@@ -297,10 +298,73 @@ def schema_extensions(
 
 
 class LedgerGraphQLRouter(GraphQLRouter[Any, Any]):
-    """Responses encoded with orjson (BI answers run to megabytes)."""
+    """Responses encoded with orjson (BI answers run to megabytes); query answers reused
+    through an `AnswerCache` while the data version stays the same."""
+
+    answer_cache: AnswerCache | None = None
+    _in_flight: dict[Any, asyncio.Future[ExecutionResult | None]]
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
+
+    async def execute_single(
+        self,
+        request: Any,
+        request_adapter: Any,
+        sub_response: Any,
+        context: Any,
+        root_value: Any,
+        request_data: Any,
+    ) -> ExecutionResult:
+        cache = self.answer_cache
+        principal = getattr(context, "principal", None)
+        key = None
+        if cache is not None and principal is not None and principal.has("read"):
+            key = cache.key(
+                request_data.query,
+                request_data.operation_name,
+                request_data.variables,
+                frozenset(principal.scopes),
+            )
+        if cache is None or key is None:
+            return await super().execute_single(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
+        version = await cache.version(context)
+        if version is None:
+            return await super().execute_single(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
+        hit = cache.get(key, version)
+        if hit is not None:
+            sub_response.headers["X-Answer-Cache"] = "hit"
+            return hit
+        # One execution per (query, version) at a time: concurrent askers wait for it (and
+        # run it themselves if it failed).
+        flight = (key, version)
+        waiting = self._in_flight.get(flight)
+        if waiting is not None:
+            shared = await asyncio.shield(waiting)
+            if shared is not None:
+                sub_response.headers["X-Answer-Cache"] = "hit"
+                return shared
+            return await super().execute_single(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
+        future: asyncio.Future[ExecutionResult | None] = asyncio.get_running_loop().create_future()
+        self._in_flight[flight] = future
+        result: ExecutionResult | None = None
+        try:
+            result = await super().execute_single(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
+        finally:
+            self._in_flight.pop(flight, None)
+            future.set_result(result if result is not None and not result.errors else None)
+        assert result is not None
+        cache.put(key, version, result)
+        sub_response.headers["X-Answer-Cache"] = "miss"
+        return result
 
 
 async def check_graphql_body(request: Request) -> None:
@@ -338,9 +402,11 @@ class GraphQLMediaType(LedgerError):
     status, code, title = 415, "unsupported-media-type", "Unsupported media type"
 
 
-def graphql_router(schema: strawberry.Schema, *, graphiql: bool) -> GraphQLRouter[Any, Any]:
+def graphql_router(
+    schema: strawberry.Schema, *, graphiql: bool, answer_cache: AnswerCache | None = None
+) -> GraphQLRouter[Any, Any]:
     context_getter: Callable[..., AsyncIterator[GraphQLContext]] = graphql_context
-    return LedgerGraphQLRouter(
+    router = LedgerGraphQLRouter(
         schema,
         path="/graphql",
         context_getter=context_getter,
@@ -349,6 +415,9 @@ def graphql_router(schema: strawberry.Schema, *, graphiql: bool) -> GraphQLRoute
         tags=["graphql"],
         dependencies=[Depends(check_graphql_body)],
     )
+    router.answer_cache = answer_cache
+    router._in_flight = {}
+    return router
 
 
 # ---- Relay connections ---------------------------------------------------------------

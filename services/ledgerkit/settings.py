@@ -56,4 +56,11 @@ class CommonSettings(BaseSettings):
         "traces are exported. Empty: no tracing.",
     )
     graphql_introspection: bool = Field(default=True, validation_alias="GRAPHQL_INTROSPECTION")
+    graphql_answer_cache_mb: int = Field(
+        default=64,
+        ge=0,
+        validation_alias="GRAPHQL_ANSWER_CACHE_MB",
+        description="Per-process memory for reusing GraphQL query answers while the data "
+        "version is unchanged (services that have one: outcomes). 0 turns it off.",
+    )
     graphiql: bool = Field(default=True, validation_alias="GRAPHIQL")

@@ -9,7 +9,7 @@ from ledgerkit.gctune import tune_gc_on_startup
 from ledgerkit.graphql import graphql_router
 from outcomes import __version__
 from outcomes.embed.routes import warn_if_embed_secret_unset
-from outcomes.graphql.schema import build_schema
+from outcomes.graphql.schema import answer_cache, build_schema
 from outcomes.models import api_keys
 from outcomes.routers import ROUTERS
 from outcomes.settings import OutcomesSettings
@@ -42,6 +42,12 @@ def create_app(settings: OutcomesSettings | None = None) -> FastAPI:
         on_shutdown=[stop_batcher, stop_dispatcher],
     )
     schema = build_schema(settings)
-    app.include_router(graphql_router(schema, graphiql=settings.graphiql))
+    app.include_router(
+        graphql_router(
+            schema,
+            graphiql=settings.graphiql,
+            answer_cache=answer_cache(settings, app.state.registry),
+        )
+    )
     app.state.graphql_schema = schema
     return app

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import strawberry
 from graphql import GraphQLError
+from prometheus_client import CollectorRegistry
 from sqlalchemy import ColumnElement, Select, func, select
 from strawberry.schema.config import StrawberryConfig
 
@@ -15,6 +16,7 @@ from ledgerkit.graphql import (
     DEFAULT_FIRST,
     Connection,
     Edge,
+    GraphQLContext,
     PageInfo,
     check_first,
     connection_from_slice,
@@ -22,6 +24,7 @@ from ledgerkit.graphql import (
     require_scope,
     schema_extensions,
 )
+from ledgerkit.graphql_cache import AnswerCache
 from ledgerkit.graphql_executor import FastCompletionExecutor
 from ledgerkit.graphql_scalars import SCALARS
 from ledgerkit.settings import CommonSettings
@@ -270,6 +273,27 @@ class Query:
 
 def _epic_pk_by_ref(ref: str) -> Select[Any]:
     return select(store.E.pk).where((store.E.id == ref) | (store.E.key == ref))
+
+
+async def data_version(ctx: GraphQLContext) -> int:
+    """The head of the change log (the answer cache's data version). Every write through
+    the API — REST, GraphQL, webhooks — appends to it in the same transaction as the data,
+    so an unchanged head means unchanged data. (A cluster-wide signal such as PostgreSQL's
+    snapshot would also catch writes that bypass the API, but any write to any database
+    of the cluster changes it, so answers would rarely be reused on a busy server.)"""
+    head = (await ctx.execute(select(func.max(store.CH.seq)))).scalar_one()
+    return int(head or 0)
+
+
+def answer_cache(settings: CommonSettings, registry: CollectorRegistry) -> AnswerCache | None:
+    if settings.graphql_answer_cache_mb <= 0:
+        return None
+    return AnswerCache(
+        data_version,
+        max_bytes=settings.graphql_answer_cache_mb * 1024 * 1024,
+        registry=registry,
+        service="outcomes",
+    )
 
 
 def build_schema(settings: CommonSettings) -> strawberry.federation.Schema:

@@ -221,16 +221,8 @@ async def children(
 
 
 def contributions_by_epic(epic_pks: Sequence[int], window: Window) -> Select[Any]:
-    """Each epic's contributions (creation order) with their KPI's columns."""
-    parent = C.epic_pk
-    return _windowed(
-        [*CONTRIB_COLS, *KPI_COLS],
-        parent,
-        [C.pk],
-        [C.epic_pk.in_(epic_pks)],
-        window,
-        select_from=Contribution.__table__.join(Kpi.__table__, K.pk == C.kpi_pk),
-    )
+    """Each epic's contributions (creation order); their KPIs are fetched apart, once."""
+    return _windowed(CONTRIB_COLS, C.epic_pk, [C.pk], [C.epic_pk.in_(epic_pks)], window)
 
 
 def contributions_by_kpi(kpi_pks: Sequence[int], window: Window, archived: bool) -> Select[Any]:

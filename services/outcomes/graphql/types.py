@@ -515,11 +515,17 @@ def _kpi_from(r: Any) -> Kpi:
     )
 
 
+def kpi_cache(ctx: GraphQLContext) -> dict[int, Kpi]:
+    """The request's `Kpi` objects by pk."""
+    cache: dict[int, Kpi] = ctx.loader("kpi_nodes", dict)
+    return cache
+
+
 def kpi_node(ctx: GraphQLContext | None, r: Any) -> Kpi:
     """One `Kpi` object per KPI per request, however many epics reach it."""
     if ctx is None:
         return _kpi_from(r)
-    cache: dict[int, Kpi] = ctx.loader("kpi_nodes", dict)
+    cache = kpi_cache(ctx)
     node = cache.get(r.pk)
     if node is None:
         node = cache[r.pk] = _kpi_from(r)
@@ -542,7 +548,8 @@ def _contribution(r: Row[Any], kpi: Kpi | None, epic: Epic | None) -> Contributi
 
 
 def contribution_with_kpi(ctx: GraphQLContext, r: Row[Any]) -> Contribution:
-    return _contribution(r, kpi_node(ctx, r), None)
+    """A contribution whose KPI was fetched for its batch (`loaders._kpis_of`)."""
+    return _contribution(r, kpi_cache(ctx)[r.c_kpi_pk], None)
 
 
 def contribution_with_epic(ctx: GraphQLContext, r: Row[Any]) -> Contribution:

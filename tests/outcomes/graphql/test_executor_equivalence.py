@@ -1,0 +1,93 @@
+"""The fast execution path (`ledgerkit.graphql_executor`) answers exactly what graphql-core
+answers: the same schema executed both ways over the same data gives equal data, equal
+errors (message and path) — nested lists, shared objects, aliases, fragments, nulls,
+`__typename`, variables, and errors inside a nested field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+import strawberry
+from strawberry.schema.config import StrawberryConfig
+
+from ledgerkit.auth import Principal
+from ledgerkit.graphql import GraphQLContext
+from ledgerkit.graphql_scalars import SCALARS
+from outcomes.graphql.mutations import Mutation
+from outcomes.graphql.schema import Query, build_schema
+from tests.outcomes.graphql.helpers import app_of
+from tests.outcomes.graphql.seed import seed
+
+QUERIES: list[tuple[str, dict[str, Any]]] = [
+    (
+        """query($first: Int!) { epics(filter: {stream: Revenue}, first: $first) {
+             totalCount pageInfo { hasNextPage endCursor }
+             edges { cursor node { __typename id key title status team streams labels
+               plannedCost { amount currency } startDate createdAt hypothesis { statement }
+               contributions { edges { node { claimedShare expectedUplift
+                 kpi { slug name unit direction baseline { value asOf } target { value due }
+                   valuePerUnit { amount currency per }
+                   measurements(segment: "all", last: 12) { totalCount
+                     edges { cursor node { period value segment version } } }
+                   latestMeasurement { period value } } } } }
+               decisions(last: 1) { edges { node { decision decidedOn } } }
+               latestDecision { decision } } } } }""",
+        {"first": 40},
+    ),
+    (
+        """fragment K on Kpi { slug owners cadence }
+           { kpis(first: 5) { edges { node { ...K again: slug __typename
+               epics(first: 3) { totalCount
+                 edges { node { key kpis { edges { node { ...K } } } } } }
+               measurements(from: "2023-03", to: "2023-05") { edges { node { period value
+                 kpi { slug } } } } } } }
+             one: epic(ref: "EP-1") { key measurements(first: 3) { edges { node { period } } } }
+             none: epic(ref: "nope") { key } }""",
+        {},
+    ),
+    (
+        # An error inside a nested field: the error at its path.
+        """{ epics(first: 3) { edges { node { key
+               contributions(after: "bad-cursor") { totalCount } } } } }""",
+        {},
+    ),
+    ("{ decisions(first: 4) { edges { node { id decision epic { key } } } } }", {}),
+]
+
+
+def _plain_schema() -> strawberry.Schema:
+    """The outcomes schema on graphql-core's own execution (no fast path)."""
+    return strawberry.federation.Schema(
+        query=Query, mutation=Mutation, config=StrawberryConfig(scalar_map=SCALARS)
+    )
+
+
+async def _run(schema: strawberry.Schema, app: Any, query: str, variables: dict[str, Any]) -> Any:
+    context = GraphQLContext(
+        principal=Principal(name="test", scopes=frozenset({"read"})), db=app.state.db
+    )
+    try:
+        result = await schema.execute(query, variable_values=variables, context_value=context)
+    finally:
+        await context.close_reads()
+    errors = sorted((e.message, tuple(e.path or ())) for e in result.errors or [])
+    return result.data, errors
+
+
+@pytest.mark.parametrize("index", range(len(QUERIES)))
+async def test_fast_path_answers_like_graphql_core(
+    gql_client: httpx.AsyncClient, outcomes_settings: Any, index: int
+) -> None:
+    app = app_of(gql_client)
+    await seed(app.state.db.engine, epics=60, kpis=7, months=14, kpis_per_epic=3)
+    query, variables = QUERIES[index]
+    fast = await _run(build_schema(outcomes_settings), app, query, variables)
+    plain = await _run(_plain_schema(), app, query, variables)
+    assert fast == plain
+    data, errors = fast
+    if index == 2:  # the error nulls its non-null parents up to the root, both ways
+        assert errors and errors[0][1][:3] == ("epics", "edges", 0)
+    else:
+        assert data is not None and not errors
