@@ -17,6 +17,7 @@ TITLES = {
 }
 VARIANTS = {
     "ours": "Outcome Ledger",
+    "ours_raw": "Outcome Ledger, answer cache off (every request executed)",
     "postgraphile": "PostGraphile 5",
     "starlette": "Starlette + raw SQL (Python HTTP floor)",
     "sql": "asyncpg raw SQL, no HTTP (database floor)",
@@ -27,7 +28,7 @@ TARGETS = {
     1: "ours ≥ 1.0× PostGraphile",
     2: "ours ≥ 1.0× PostGraphile",
     3: "(no target; rows/s reported)",
-    4: "ours ≥ 2× PostGraphile",
+    4: "ours ≥ 2× PostGraphile (judged with the answer cache off)",
     5: "ours ≥ 500 deliveries/s",
     6: "compute ≤ 3× the single SQL statement; whole run (with storing lines) < 10 s",
     7: "≥ 20,000 changes/s",
@@ -57,8 +58,15 @@ def evaluate(n: int, s: dict[str, Any]) -> dict[str, Any]:
                 out["ratios"][f"ours/{peer}"] = r
         if n in (1, 2) and "ours/postgraphile" in out["ratios"]:
             out["met"] = out["ratios"]["ours/postgraphile"] >= 1.0
-        if n == 4 and "ours/postgraphile" in out["ratios"]:
-            out["met"] = out["ratios"]["ours/postgraphile"] >= 2.0
+        if n == 4:
+            # Judged on full execution: the answer cache (on by default) serves a repeated
+            # query without executing it, which PostGraphile does not do.
+            raw = ratio(_rps(s.get("ours_raw")), _rps(s.get("postgraphile")))
+            if raw is not None:
+                out["ratios"]["ours_raw/postgraphile"] = raw
+            judged = raw if raw is not None else out["ratios"].get("ours/postgraphile")
+            if judged is not None:
+                out["met"] = judged >= 2.0
         if n == 5 and _rps(ours) is not None:
             out["met"] = (_rps(ours) or 0) >= 500
     elif n == 6 and isinstance(ours, dict) and "compute_seconds" in ours:

@@ -184,27 +184,33 @@ def sql_spec(ctx: Ctx, factory: str, **args: Any) -> dict[str, Any]:
 # ---------------------------------------------------------------- set-up
 
 
+def service_proc(
+    ctx: Ctx, name: str, service: str, extra: dict[str, str] | None = None
+) -> env.Proc:
+    """`ledger serve <service>` with production settings on PORTS[name]."""
+    service_env = env.service_env(ctx.db_url, {"SYNC_INTERVAL": "0", **(extra or {})})
+    return env.Proc(
+        name,
+        [
+            str(env.VENV_BIN / "ledger"),
+            "serve",
+            service,
+            "--port",
+            str(PORTS[name]),
+            "--workers",
+            str(ctx.args.workers),
+        ],
+        {**service_env, "OUTCOMES_URL": f"http://{HOST}:{PORTS['outcomes']}"}
+        | {"OUTCOMES_API_KEY": env.API_KEY},
+        PORTS[name],
+        ctx.workdir / "logs" / f"{name}.log",
+        ready_path="/readyz",
+    )
+
+
 def start_services(ctx: Ctx) -> None:
-    logs = ctx.workdir / "logs"
-    service_env = env.service_env(ctx.db_url, {"SYNC_INTERVAL": "0"})
     for name in ("outcomes", "attribution"):
-        proc = env.Proc(
-            name,
-            [
-                str(env.VENV_BIN / "ledger"),
-                "serve",
-                name,
-                "--port",
-                str(PORTS[name]),
-                "--workers",
-                str(ctx.args.workers),
-            ],
-            {**service_env, "OUTCOMES_URL": f"http://{HOST}:{PORTS['outcomes']}"}
-            | {"OUTCOMES_API_KEY": env.API_KEY},
-            PORTS[name],
-            logs / f"{name}.log",
-            ready_path="/readyz",
-        )
+        proc = service_proc(ctx, name, name)
         proc.start()
         ctx.procs[name] = proc
     for name in ("outcomes", "attribution"):
@@ -492,6 +498,29 @@ def scenario_4(ctx: Ctx) -> dict[str, Any]:
             ),
             ["outcomes"],
         )
+        # The same query with the answer cache off: every request executed in full.
+        PORTS["outcomes_raw"] = env.free_port()
+        raw = service_proc(ctx, "outcomes_raw", "outcomes", {"GRAPHQL_ANSWER_CACHE_MB": "0"})
+        raw.start()
+        ctx.procs["outcomes_raw"] = raw
+        try:
+            raw.wait_ready()
+            out["ours_raw"] = run_load(
+                ctx,
+                "s4-ours-raw",
+                http_spec(
+                    ctx,
+                    PORTS["outcomes_raw"],
+                    "bench.requests:post_json",
+                    path="/graphql",
+                    bodies=[bi[1]],
+                    headers=AUTH,
+                ),
+                ["outcomes_raw"],
+            )
+        finally:
+            raw.stop()
+            ctx.procs.pop("outcomes_raw", None)
     else:
         out["ours"] = {"not_available": "outcomes GraphQL (issue 9) cannot answer the BI query yet"}
     st_path = f"/bi/epics?stream=Revenue&limit={n}"

@@ -432,7 +432,7 @@ def _object(fields: list[_Field]) -> Plan:
     )
 
     def build(unique: list[Any], columns: list[list[Any]], where: list[int]) -> list[Any]:
-        rows = [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)]
+        rows = _dicts(keys, columns)
         if not where:
             return rows
         return [None if i < 0 else rows[i] for i in where]
@@ -495,6 +495,22 @@ def _object(fields: list[_Field]) -> Plan:
         return build(unique, columns, where)
 
     return plan
+
+
+def _dicts(keys: list[str], columns: list[list[Any]]) -> list[dict[str, Any]]:
+    """One result dict per object from per-field columns (dict displays for the common
+    small selections: about twice as fast as `dict(zip(...))`)."""
+    n = len(keys)
+    if n == 1:
+        (k0,), (c0,) = keys, columns
+        return [{k0: a} for a in c0]
+    if n == 2:
+        (k0, k1), (c0, c1) = keys, columns
+        return [{k0: a, k1: b} for a, b in zip(c0, c1, strict=True)]
+    if n == 3:
+        (k0, k1, k2), (c0, c1, c2) = keys, columns
+        return [{k0: a, k1: b, k2: c} for a, b, c in zip(c0, c1, c2, strict=True)]
+    return [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)]
 
 
 async def _finish_later(

@@ -37,7 +37,7 @@ def to_connection(nodes: list[N], total: int, window: Window) -> Connection[N]:
 def _windowed_loader(
     ctx: GraphQLContext,
     build: Callable[[Sequence[int], Any], Select[Any]],
-    make_node: Callable[[GraphQLContext, Row[Any]], Any],
+    make_nodes: Callable[[GraphQLContext, list[Row[Any]]], list[Any]],
     prepare: Callable[[GraphQLContext, list[Row[Any]]], Awaitable[None]] | None = None,
 ) -> DataLoader[Key, Connection[Any]]:
     """Keys `(parent pk, (window, *filters))` → that parent's page as a connection.
@@ -56,7 +56,7 @@ def _windowed_loader(
                 await prepare(ctx, [r for rows in by_parent.values() for r in rows])
             for parent in parents:
                 rows = by_parent.get(parent, [])
-                nodes = [make_node(ctx, r) for r in rows]
+                nodes = make_nodes(ctx, rows)
                 total = rows[0].gql_total if rows else 0
                 results[(parent, params)] = to_connection(nodes, total, window)
         return [results[k] for k in keys]
@@ -80,7 +80,7 @@ def contributions_of_epic(ctx: GraphQLContext) -> DataLoader[Key, Connection[t.C
         lambda: _windowed_loader(
             ctx,
             lambda chunk, params: store.contributions_by_epic(chunk, params[0]),
-            t.contribution_with_kpi,
+            t.contributions_with_kpi,
             _kpis_of,
         ),
     )
@@ -92,7 +92,7 @@ def contributions_of_kpi(ctx: GraphQLContext) -> DataLoader[Key, Connection[t.Co
         lambda: _windowed_loader(
             ctx,
             lambda chunk, params: store.contributions_by_kpi(chunk, params[0], params[1]),
-            t.contribution_with_epic,
+            t.contributions_with_epic,
         ),
     )
 
@@ -105,7 +105,7 @@ def measurements_of_kpi(ctx: GraphQLContext) -> DataLoader[Key, Connection[t.Mea
         lambda: _windowed_loader(
             ctx,
             lambda chunk, params: store.measurements_by_kpi(chunk, params[1], params[0]),
-            t.measurement_node,
+            t.measurement_nodes,
         ),
     )
 
@@ -125,7 +125,7 @@ def all_measurements_of_kpi(
                 ctx, pks, lambda chunk, f=f: store.measurements_by_kpi(chunk, f, None)
             )
             for pk in pks:
-                results[(pk, f)] = [t.measurement_node(ctx, r) for r in by_kpi.get(pk, [])]
+                results[(pk, f)] = t.measurement_nodes(ctx, by_kpi.get(pk, []))
         return [results[k] for k in keys]
 
     return ctx.loader("all_measurements_of_kpi", lambda: DataLoader(load_fn=batch))
@@ -135,7 +135,7 @@ def scores_of_epic(ctx: GraphQLContext) -> DataLoader[Key, Connection[t.Score]]:
     return ctx.loader(
         "scores_of_epic",
         lambda: _windowed_loader(
-            ctx, lambda chunk, params: store.scores_by_epic(chunk, params[0]), t.score_node
+            ctx, lambda chunk, params: store.scores_by_epic(chunk, params[0]), t.score_nodes
         ),
     )
 
@@ -144,7 +144,7 @@ def decisions_of_epic(ctx: GraphQLContext) -> DataLoader[Key, Connection[t.Decis
     return ctx.loader(
         "decisions_of_epic",
         lambda: _windowed_loader(
-            ctx, lambda chunk, params: store.decisions_by_epic(chunk, params[0]), t.decision_node
+            ctx, lambda chunk, params: store.decisions_by_epic(chunk, params[0]), t.decision_nodes
         ),
     )
 

@@ -43,7 +43,7 @@ from outcomes.graphql.types import (
     Stream,
     change_node,
     decision_node,
-    epic_node,
+    epic_nodes,
     kpi_node,
     score_node,
 )
@@ -144,7 +144,7 @@ class Query:
         rows, total, offset, limit = await _page(
             info, store.EPIC_COLS, store.epic_conditions(f), [store.E.pk], first, after
         )
-        nodes = [epic_node(info.context, r) for r in rows]
+        nodes = epic_nodes(rows)
         return connection_from_slice(nodes, offset=offset, first=limit, total=total)
 
     @strawberry.field(description="One epic by its `id` or its `key` (archived ones too).")
