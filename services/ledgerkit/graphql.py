@@ -144,6 +144,10 @@ async def graphql_context(request: Request) -> AsyncIterator[GraphQLContext]:
         yield context
     finally:
         await context.close_reads()
+        # The loaders' caches hold the request's whole object graph, in reference cycles
+        # (loader → batch function → context → loaders): dropping them frees it now, by
+        # reference counting, instead of leaving it to the cyclic collector.
+        context.loaders.clear()
 
 
 class QuerySizeLimiter(SchemaExtension):
