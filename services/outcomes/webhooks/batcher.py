@@ -32,6 +32,7 @@ from typing import Any
 
 import structlog
 from fastapi import FastAPI
+from prometheus_client import CollectorRegistry, Histogram
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledgerkit.db import Database
@@ -46,6 +47,7 @@ from outcomes.webhooks.service import Accepted, Prepared
 log = structlog.get_logger("ledger.webhooks")
 
 MAX_BATCH = 100
+LANES = 2  # batches processed at once per process (PostgreSQL)
 
 
 @dataclass(slots=True)
@@ -55,10 +57,39 @@ class _Waiting:
     future: asyncio.Future[Accepted]
 
 
+class BatchMetrics:
+    """Prometheus view of the batcher (per worker process): batch sizes and latencies."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.size = Histogram(
+            "ledger_webhook_batch_size",
+            "Deliveries per webhook batch (stored and processed together).",
+            registry=registry,
+            buckets=(1, 2, 4, 8, 16, 32, 64, 100),
+        )
+        self.seconds = Histogram(
+            "ledger_webhook_batch_seconds",
+            "From storing a webhook batch to the end of its processing.",
+            registry=registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+        )
+
+
 class Batcher:
-    def __init__(self, db: Database, *, max_batch: int = MAX_BATCH) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        max_batch: int = MAX_BATCH,
+        lanes: int = LANES,
+        metrics: BatchMetrics | None = None,
+    ) -> None:
         self.db = db
         self.max_batch = max_batch
+        # SQLite has one writer: a second batch would only queue for the write lock, and
+        # not necessarily in order.
+        self.lanes = 1 if db.is_sqlite else lanes
+        self.metrics = metrics
         self._queue: deque[_Waiting] = deque()
         self._task: asyncio.Task[None] | None = None
         self._closed = False
@@ -85,53 +116,63 @@ class Batcher:
         return await future
 
     async def _drain(self) -> None:
-        """Store the next batch while the previous one is processed (A overlaps B); the
-        batches are processed strictly one after another, in arrival order."""
-        processing: asyncio.Task[None] | None = None
+        """Take a batch whenever a lane is free: store it (A), then process it (B) as a task
+        once the previous batch holds its item locks, so batches take each item's lock in
+        arrival order while up to `lanes` of them wait on the database at once."""
+        inflight: set[asyncio.Task[None]] = set()
+        previous: asyncio.Event | None = None  # set once the last started batch is locked
         batch: list[_Waiting] = []
+        loop = asyncio.get_running_loop()
         try:
             while True:
-                if self._queue:
+                if self._queue and len(inflight) < self.lanes:
                     size = min(len(self._queue), self.max_batch)
                     batch = [self._queue.popleft() for _ in range(size)]
                     self.batches += 1
                     self.largest = max(self.largest, size)
                     started = time.perf_counter()
                     stored = await _store(self.db, batch)
-                    if processing is not None:
-                        await processing
-                        processing = None
                     if stored is not None:
-                        processing = asyncio.get_running_loop().create_task(
-                            self._process(batch, stored, started)
-                        )
+                        if previous is not None:
+                            await previous.wait()
+                        previous = asyncio.Event()
+                        task = loop.create_task(self._process(batch, stored, started, previous))
+                        inflight.add(task)
+                        task.add_done_callback(inflight.discard)
                     batch = []
-                elif processing is not None:
-                    # Wake up for whichever comes first: new deliveries (store them now)
-                    # or the end of the batch in progress.
-                    self._wake.clear()
-                    waiter = asyncio.get_running_loop().create_task(self._wake.wait())
-                    await asyncio.wait((processing, waiter), return_when=asyncio.FIRST_COMPLETED)
-                    waiter.cancel()
-                    if processing.done():
-                        processing = None
+                elif inflight:
+                    # Wake up for whichever comes first: a batch done, or new deliveries
+                    # while a lane is free.
+                    waiting: set[asyncio.Future[Any]] = set(inflight)
+                    waiter = None
+                    if len(inflight) < self.lanes:
+                        self._wake.clear()
+                        waiter = loop.create_task(self._wake.wait())
+                        waiting.add(waiter)
+                    await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+                    if waiter is not None:
+                        waiter.cancel()
                 else:
                     return
         except BaseException as exc:  # a bug, or cancelled: nobody may wait forever
             if not isinstance(exc, asyncio.CancelledError):
                 log.exception("webhook_batch_crashed", size=len(batch))
-            if processing is not None and not processing.done():
-                processing.cancel()
+            for task in inflight:
+                task.cancel()
             for w in [*batch, *self._queue]:
                 _settle(w, exc=service.unavailable(exc))
             self._queue.clear()
             raise
 
     async def _process(
-        self, batch: list[_Waiting], stored: list[tuple[int, str]], started: float
+        self,
+        batch: list[_Waiting],
+        stored: list[tuple[int, str]],
+        started: float,
+        locked: asyncio.Event,
     ) -> None:
         try:
-            await _process(self.db, batch, stored)
+            await _process(self.db, batch, stored, locked)
         except BaseException as exc:
             if not isinstance(exc, asyncio.CancelledError):
                 log.exception("webhook_batch_crashed", size=len(batch))
@@ -139,7 +180,12 @@ class Batcher:
                 _settle(w, exc=service.unavailable(exc))
             raise
         finally:
-            self.seconds += time.perf_counter() - started
+            locked.set()
+            elapsed = time.perf_counter() - started
+            self.seconds += elapsed
+            if self.metrics is not None:
+                self.metrics.size.observe(len(batch))
+                self.metrics.seconds.observe(elapsed)
 
     async def close(self) -> None:
         """Finish what is queued; later deliveries are processed alone."""
@@ -162,7 +208,7 @@ async def _run_batch(db: Database, batch: list[_Waiting]) -> None:
     """A, then B (or its fallbacks), for one batch on its own; settles every future."""
     stored = await _store(db, batch)
     if stored is not None:
-        await _process(db, batch, stored)
+        await _process(db, batch, stored, None)
 
 
 async def _store(db: Database, batch: list[_Waiting]) -> list[tuple[int, str]] | None:
@@ -177,15 +223,21 @@ async def _store(db: Database, batch: list[_Waiting]) -> list[tuple[int, str]] |
         return None
 
 
-async def _process(db: Database, batch: list[_Waiting], stored: list[tuple[int, str]]) -> None:
-    """Transaction B, or the fallbacks when it fails; settles every future of the batch."""
+async def _process(
+    db: Database,
+    batch: list[_Waiting],
+    stored: list[tuple[int, str]],
+    locked: asyncio.Event | None,
+) -> None:
+    """Transaction B, or the fallbacks when it fails; settles every future of the batch.
+    `locked` is set once B holds its items' locks (the next batch may then start)."""
     events: list[SourceEvent] = []
     for w in batch:
         assert w.prepared.event is not None
         events.append(w.prepared.event)
     config = batch[0].config
     try:
-        outcomes = await process_batch(db, stored, events, config)
+        outcomes = await process_batch(db, stored, events, config, locked)
     except Exception as exc:
         if service.is_transient(exc):
             await _fail_all(db, batch, stored, exc)
@@ -247,11 +299,17 @@ class BatchLookups(Lookups):
 
     @classmethod
     async def load(
-        cls, session: AsyncSession, events: list[SourceEvent], config: WebhookConfig
+        cls,
+        session: AsyncSession,
+        events: list[SourceEvent],
+        config: WebhookConfig,
+        locked: asyncio.Event | None = None,
     ) -> BatchLookups:
         self = cls()
         live = [e for e in events if e.action != "ignore" and e.item_id is not None]
         await store.lock_items(session, [(e.source, e.item_id) for e in live if e.item_id])
+        if locked is not None:
+            locked.set()
         for source in sorted({e.source for e in live}):
             mine = [e for e in live if e.source == source]
             done = await store.find_done_many(session, source, [e.dedupe_key for e in mine])
@@ -295,11 +353,12 @@ async def process_batch(
     stored: list[tuple[int, str]],
     events: list[SourceEvent],
     config: WebhookConfig,
+    locked: asyncio.Event | None = None,
 ) -> list[Outcome]:
     """Apply stored deliveries in order in one transaction; raises (nothing applied) if
-    any of them does."""
+    any of them does. `locked` is set as soon as the items are locked."""
     async with db.session(write=True) as session:
-        lookups = await BatchLookups.load(session, events, config)
+        lookups = await BatchLookups.load(session, events, config, locked)
         outcomes: list[Outcome] = []
         for (pk, delivery_id), event in zip(stored, events, strict=True):
             outcome = await apply_event(session, pk, event, config, lookups)
@@ -322,7 +381,9 @@ async def process_batch(
 
 async def start_batcher(app: FastAPI) -> None:
     """Lifespan hook: the process's batcher (its drain task starts with the first delivery)."""
-    app.state.webhook_batcher = Batcher(app.state.db)
+    registry: CollectorRegistry | None = getattr(app.state, "registry", None)
+    metrics = BatchMetrics(registry) if registry is not None else None
+    app.state.webhook_batcher = Batcher(app.state.db, metrics=metrics)
 
 
 async def stop_batcher(app: FastAPI) -> None:
