@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Request, Response
 
 from ledgerkit.auth import ReadDep, WriteDep
 from ledgerkit.deps import SessionDep
@@ -13,15 +13,12 @@ from ledgerkit.etag import IfMatchHeader, etag, expected_version
 from ledgerkit.pagination import CursorParam, LimitParam
 from outcomes.epics import reads, service
 from outcomes.epics.errors import DuplicateEpicKey, EpicNotFound, UnsupportedMediaType
+from outcomes.epics.params import EpicFiltersDep
 from outcomes.epics.schemas import (
     EpicCreate,
-    EpicFilters,
     EpicPage,
     EpicRead,
-    EpicSource,
-    EpicStatus,
     EpicUpdate,
-    StreamName,
 )
 from outcomes.idempotency import IdempotentRoute
 
@@ -66,27 +63,10 @@ async def create_epic(body: EpicCreate, session: SessionDep, principal: WriteDep
 async def list_epics(
     session: SessionDep,
     _: ReadDep,
-    stream: Annotated[StreamName | None, Query(description="Revenue, Cost, Risk or CX.")] = None,
-    status: Annotated[EpicStatus | None, Query()] = None,
-    kpi: Annotated[str | None, Query(max_length=100, description="KPI slug.")] = None,
-    source: Annotated[EpicSource | None, Query()] = None,
-    team: Annotated[str | None, Query(max_length=200)] = None,
-    q: Annotated[
-        str | None, Query(max_length=200, description="Case-insensitive title/key search.")
-    ] = None,
-    include_archived: bool = False,
+    filters: EpicFiltersDep,
     limit: LimitParam = 50,
     cursor: CursorParam = None,
 ) -> Response:
-    filters = EpicFilters(
-        stream=stream,
-        status=status,
-        kpi=kpi,
-        source=source,
-        team=team,
-        q=q,
-        include_archived=include_archived,
-    )
     # Core rows straight to JSON bytes (same document as EpicPage; see epics/reads.py).
     page = await reads.list_page(
         session, filters, after_pk=service.cursor_position(cursor), limit=limit

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from ledgerkit.auth import ReadDep
 from ledgerkit.errors import ValidationFailed, error_responses
-from outcomes.epics.schemas import EpicFilters, EpicSource, EpicStatus, StreamName
+from outcomes.epics.params import EpicFiltersDep
 from outcomes.exports.service import epics_csv
 
 router = APIRouter(tags=["exports"])
@@ -30,25 +30,8 @@ _CSV_DOC: dict[int | str, dict[str, Any]] = {
     responses={**_CSV_DOC, **error_responses(ValidationFailed)},
 )
 async def export_epics_csv(
-    request: Request,
-    _: ReadDep,
-    stream: Annotated[StreamName | None, Query(description="Revenue, Cost, Risk or CX.")] = None,
-    status: Annotated[EpicStatus | None, Query()] = None,
-    kpi: Annotated[str | None, Query(max_length=100, description="KPI slug.")] = None,
-    source: Annotated[EpicSource | None, Query()] = None,
-    team: Annotated[str | None, Query(max_length=200)] = None,
-    q: Annotated[str | None, Query(max_length=200)] = None,
-    include_archived: bool = False,
+    request: Request, _: ReadDep, filters: EpicFiltersDep
 ) -> StreamingResponse:
-    filters = EpicFilters(
-        stream=stream,
-        status=status,
-        kpi=kpi,
-        source=source,
-        team=team,
-        q=q,
-        include_archived=include_archived,
-    )
     return StreamingResponse(
         epics_csv(request.app.state.db, filters),
         media_type="text/csv; charset=utf-8",
