@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from attribution.engine import content_hash
+from attribution.engine.examples import worked_example_rules
 from attribution.rulesets import service as rulesets
 from attribution.rulesets import store as ruleset_store
 from attribution.rulesets.errors import AgreementRefused
@@ -26,25 +27,12 @@ EFFECTIVE_FROM = "2026-01"
 
 
 def demo_rules() -> dict[str, Any]:
-    return {
-        "currency": "USD",
-        "fx": {"EUR": "1.08"},
-        "defaults": {
-            "baseline": "agreed",
-            "method": "baseline_delta",
-            "split": "claimed",
-            "confidence": "0.8",
-            "cap_at_target": True,
-            "allow_negative": False,
-            "lag_periods": 0,
-            "ramp": [],
-        },
-        "kpis": {
-            "checkout-conversion": {
-                "value_per_unit": {"amount": "8000000", "currency": "USD", "per": "year"}
-            },
-        },
-    }
+    """attribution.md's worked-example rules (`engine.examples`) without their
+    cost-per-ticket override: in the demo portfolio SUP-3 and OPS-9 claim shares of
+    cost-per-ticket, and the demo's finance agreed to split it as claimed (the default)."""
+    rules = worked_example_rules()
+    del rules["kpis"]["cost-per-ticket"]
+    return rules
 
 
 async def seed(settings: AttributionSettings) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -41,12 +41,14 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.fastapi import BaseContext, GraphQLRouter
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionResult, Info
 
 from ledgerkit.auth import Principal, current_principal
 from ledgerkit.db import Database
 from ledgerkit.errors import Forbidden, LedgerError
 from ledgerkit.graphql_cache import AnswerCache
+from ledgerkit.settings import CommonSettings
 
 MAX_FIRST = 500
 DEFAULT_FIRST = 50
@@ -237,6 +239,35 @@ class QueryCostLimiter(SchemaExtension):
                         frag.selection_set, multiplier, fragments, variables, depth + 1
                     )
         return total
+
+
+def ledger_schema(
+    settings: CommonSettings,
+    *,
+    query: type,
+    mutation: type | None = None,
+    types: Sequence[type] = (),
+    list_sizes: dict[str, int],
+    max_cost: int,
+) -> strawberry.federation.Schema:
+    """A service's federation-ready schema with the shared scalars, the fast executor and
+    the limits (`list_sizes`: the cost estimate of each list field without `first`)."""
+    from ledgerkit.graphql_executor import FastCompletionExecutor
+    from ledgerkit.graphql_scalars import SCALARS
+
+    return strawberry.federation.Schema(
+        query=query,
+        mutation=mutation,
+        types=list(types),
+        config=StrawberryConfig(scalar_map=SCALARS),
+        execution_context_class=FastCompletionExecutor,
+        extensions=schema_extensions(
+            introspection=settings.graphql_introspection,
+            list_fields=frozenset(list_sizes),
+            list_sizes=list_sizes,
+            max_cost=max_cost,
+        ),
+    )
 
 
 class LedgerMaskErrors(MaskErrors):

@@ -12,7 +12,6 @@ from typing import Annotated, Any
 import strawberry
 from graphql import GraphQLError
 from sqlalchemy import ColumnElement, and_, func, or_, select
-from strawberry.schema.config import StrawberryConfig
 
 from attribution.benefits import service as benefits_service
 from attribution.graphql import store
@@ -39,11 +38,10 @@ from ledgerkit.graphql import (
     check_first,
     connection_from_slice,
     decode_offset,
+    ledger_schema,
     require_scope,
-    schema_extensions,
 )
-from ledgerkit.graphql_executor import FastCompletionExecutor
-from ledgerkit.graphql_scalars import SCALARS, Money, Period
+from ledgerkit.graphql_scalars import Money, Period
 from ledgerkit.pagination import encode_cursor
 from ledgerkit.settings import CommonSettings
 
@@ -394,15 +392,6 @@ def _benefit(b: Any) -> Benefit:
 
 
 def build_schema(settings: CommonSettings) -> strawberry.federation.Schema:
-    return strawberry.federation.Schema(
-        query=Query,
-        types=[Epic, Kpi],
-        config=StrawberryConfig(scalar_map=SCALARS),
-        execution_context_class=FastCompletionExecutor,
-        extensions=schema_extensions(
-            introspection=settings.graphql_introspection,
-            list_fields=frozenset(LIST_SIZES),
-            list_sizes=LIST_SIZES,
-            max_cost=MAX_COST,
-        ),
+    return ledger_schema(
+        settings, query=Query, types=[Epic, Kpi], list_sizes=LIST_SIZES, max_cost=MAX_COST
     )

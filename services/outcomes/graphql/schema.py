@@ -10,7 +10,6 @@ import strawberry
 from graphql import GraphQLError
 from prometheus_client import CollectorRegistry
 from sqlalchemy import ColumnElement, Select, func, select
-from strawberry.schema.config import StrawberryConfig
 
 from ledgerkit.graphql import (
     DEFAULT_FIRST,
@@ -21,12 +20,10 @@ from ledgerkit.graphql import (
     check_first,
     connection_from_slice,
     decode_offset,
+    ledger_schema,
     require_scope,
-    schema_extensions,
 )
 from ledgerkit.graphql_cache import AnswerCache
-from ledgerkit.graphql_executor import FastCompletionExecutor
-from ledgerkit.graphql_scalars import SCALARS
 from ledgerkit.settings import CommonSettings
 from outcomes.graphql import loaders, store
 from outcomes.graphql.mutations import Mutation
@@ -297,15 +294,6 @@ def answer_cache(settings: CommonSettings, registry: CollectorRegistry) -> Answe
 
 
 def build_schema(settings: CommonSettings) -> strawberry.federation.Schema:
-    return strawberry.federation.Schema(
-        query=Query,
-        mutation=Mutation,
-        config=StrawberryConfig(scalar_map=SCALARS),
-        execution_context_class=FastCompletionExecutor,
-        extensions=schema_extensions(
-            introspection=settings.graphql_introspection,
-            list_fields=frozenset(LIST_SIZES),
-            list_sizes=LIST_SIZES,
-            max_cost=MAX_COST,
-        ),
+    return ledger_schema(
+        settings, query=Query, mutation=Mutation, list_sizes=LIST_SIZES, max_cost=MAX_COST
     )
