@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, delete, func, or_, select
+from sqlalchemy import Select, bindparam, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from outcomes.epics.schemas import EpicFilters
@@ -35,11 +35,18 @@ async def lock(session: AsyncSession, epic: Epic) -> Epic:
     return (await session.scalars(stmt)).one()
 
 
+# Built once: on every create (REST, GraphQL, webhooks) building it cost as much as running it.
+_KEY_TAKEN = select(Epic.pk).where(Epic.key == bindparam("key")).limit(1)
+_KEY_TAKEN_BY_OTHER = (
+    select(Epic.pk).where(Epic.key == bindparam("key"), Epic.pk != bindparam("pk")).limit(1)
+)
+
+
 async def key_exists(session: AsyncSession, key: str, *, other_than: int | None = None) -> bool:
-    stmt = select(Epic.pk).where(Epic.key == key)
-    if other_than is not None:
-        stmt = stmt.where(Epic.pk != other_than)
-    return (await session.scalar(stmt.limit(1))) is not None
+    if other_than is None:
+        return (await session.scalar(_KEY_TAKEN, {"key": key})) is not None
+    params = {"key": key, "pk": other_than}
+    return (await session.scalar(_KEY_TAKEN_BY_OTHER, params)) is not None
 
 
 async def set_streams(

@@ -33,7 +33,7 @@ from typing import Any
 import structlog
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, Histogram
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from ledgerkit.db import Database
 from ledgerkit.timeutil import utcnow
@@ -85,6 +85,7 @@ class Batcher:
         metrics: BatchMetrics | None = None,
     ) -> None:
         self.db = db
+        self.writer = _writer(db)
         self.max_batch = max_batch
         # SQLite has one writer: a second batch would only queue for the write lock, and
         # not necessarily in order.
@@ -131,7 +132,7 @@ class Batcher:
                     self.batches += 1
                     self.largest = max(self.largest, size)
                     started = time.perf_counter()
-                    stored = await _store(self.db, batch)
+                    stored = await _store(self.writer, batch)
                     if stored is not None:
                         if previous is not None:
                             await previous.wait()
@@ -204,18 +205,23 @@ def _settle(w: _Waiting, result: Accepted | None = None, exc: BaseException | No
         w.future.set_result(result)
 
 
+def _writer(db: Database) -> AsyncEngine:
+    """The engine in write mode (SQLite: BEGIN IMMEDIATE), for Core-level transactions."""
+    return db.engine.execution_options(ledger_write=True)
+
+
 async def _run_batch(db: Database, batch: list[_Waiting]) -> None:
     """A, then B (or its fallbacks), for one batch on its own; settles every future."""
-    stored = await _store(db, batch)
+    stored = await _store(_writer(db), batch)
     if stored is not None:
         await _process(db, batch, stored, None)
 
 
-async def _store(db: Database, batch: list[_Waiting]) -> list[tuple[int, str]] | None:
+async def _store(writer: AsyncEngine, batch: list[_Waiting]) -> list[tuple[int, str]] | None:
     """Transaction A: the batch's inbox rows, committed. None (and 503s) if it failed."""
     try:
-        async with db.session(write=True) as session:
-            return await store.insert_deliveries(session, [w.prepared.values for w in batch])
+        async with writer.begin() as conn:
+            return await store.insert_deliveries(conn, [w.prepared.values for w in batch])
     except Exception as exc:
         log.warning("webhook_inbox_unavailable", size=len(batch), error=repr(exc)[:500])
         for w in batch:
@@ -381,8 +387,10 @@ async def process_batch(
 
 async def start_batcher(app: FastAPI) -> None:
     """Lifespan hook: the process's batcher (its drain task starts with the first delivery)."""
+    metrics: BatchMetrics | None = getattr(app.state, "webhook_batch_metrics", None)
     registry: CollectorRegistry | None = getattr(app.state, "registry", None)
-    metrics = BatchMetrics(registry) if registry is not None else None
+    if metrics is None and registry is not None:  # once per app (lifespans may repeat)
+        metrics = app.state.webhook_batch_metrics = BatchMetrics(registry)
     app.state.webhook_batcher = Batcher(app.state.db, metrics=metrics)
 
 

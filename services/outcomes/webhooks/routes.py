@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from ledgerkit.auth import AdminDep
 from ledgerkit.db import Database
 from ledgerkit.errors import ValidationFailed, error_responses
+from ledgerkit.fastjson import json_response
 from ledgerkit.middleware import accepts_truncated_body
 from ledgerkit.pagination import CursorParam, LimitParam, decode_cursor, encode_cursor
 from ledgerkit.timeutil import as_utc
@@ -59,7 +60,7 @@ def _config(request: Request) -> WebhookConfig:
     return config
 
 
-async def _receive(request: Request, source: str) -> DeliveryAccepted:
+async def _receive(request: Request, source: str) -> Response:
     body = await request.body()
     oversized = None
     if getattr(request.state, "body_too_large", False):
@@ -75,10 +76,15 @@ async def _receive(request: Request, source: str) -> DeliveryAccepted:
         oversized=oversized,
         batcher=getattr(request.app.state, "webhook_batcher", None),
     )
-    return DeliveryAccepted(
-        delivery_id=accepted.delivery_id,
-        status=accepted.status,  # type: ignore[arg-type]
-        reason=accepted.reason,
+    # Serialized once here (FastAPI does not validate a returned Response again); the
+    # shape is `DeliveryAccepted`, as documented by `response_model`.
+    return json_response(
+        {
+            "delivery_id": accepted.delivery_id,
+            "status": accepted.status,
+            "reason": accepted.reason,
+        },
+        status_code=202,
     )
 
 
@@ -92,7 +98,7 @@ async def _receive(request: Request, source: str) -> DeliveryAccepted:
     summary="Jira Cloud webhook (jira:issue_created|updated|deleted)",
 )
 @accepts_truncated_body
-async def receive_jira(request: Request) -> DeliveryAccepted:
+async def receive_jira(request: Request) -> Response:
     """Signed with `X-Hub-Signature: sha256=<hex>` when JIRA_WEBHOOK_SECRET is set; deduped
     on `X-Atlassian-Webhook-Identifier`. Every delivery is recorded, rejected ones too."""
     return await _receive(request, "jira")
@@ -108,7 +114,7 @@ async def receive_jira(request: Request) -> DeliveryAccepted:
     summary="Azure DevOps service hook (workitem.created|updated|deleted|restored)",
 )
 @accepts_truncated_body
-async def receive_azure_devops(request: Request) -> DeliveryAccepted:
+async def receive_azure_devops(request: Request) -> Response:
     """Basic auth (ADO_BASIC_USER/PASSWORD) and/or a shared-secret header
     (ADO_HEADER_NAME/SECRET); ordered by rev per work item, deduped on work item + rev."""
     return await _receive(request, "ado")

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, text, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import defer
 
 from outcomes.models import Contribution, Epic, Kpi, WebhookDelivery
@@ -22,6 +22,35 @@ DONE_STATUSES = ("processed", "ignored", "stale")
 _ITEM_LOCK_CLASS = 0x77686B  # "whk"
 _DELIVERIES = WebhookDelivery.metadata.tables[WebhookDelivery.__tablename__]
 
+# The batch statements are built once (building one costs about as much as running it).
+_INSERT_MANY = insert(_DELIVERIES).returning(_DELIVERIES.c.pk, sort_by_parameter_order=True)
+_LOCK_ITEMS = text("SELECT pg_advisory_xact_lock(:c, k) FROM unnest(CAST(:keys AS int4[])) AS t(k)")
+_DONE_MANY = (
+    select(_DELIVERIES.c.dedupe_key, _DELIVERIES.c.id)
+    .where(
+        _DELIVERIES.c.source == bindparam("source"),
+        _DELIVERIES.c.dedupe_key.in_(bindparam("keys", expanding=True)),
+        _DELIVERIES.c.status.in_(DONE_STATUSES),
+    )
+    .order_by(_DELIVERIES.c.pk)
+)
+_MARK_MANY = (
+    update(_DELIVERIES)
+    .where(_DELIVERIES.c.pk == bindparam("b_pk"))
+    .values(
+        status=bindparam("b_status"),
+        reason=bindparam("b_reason"),
+        epic_id=bindparam("b_epic_id"),
+        processed_at=bindparam("b_processed_at"),
+        attempts=_DELIVERIES.c.attempts + 1,
+    )
+)
+_EPICS_BY_SOURCE = (
+    select(Epic)
+    .where(Epic.source == bindparam("source"), Epic.source_id.in_(bindparam("ids", expanding=True)))
+    .order_by(Epic.pk)
+)
+
 
 async def insert_delivery(session: AsyncSession, values: dict[str, Any]) -> tuple[int, str]:
     public_id = new_id()
@@ -33,13 +62,12 @@ async def insert_delivery(session: AsyncSession, values: dict[str, Any]) -> tupl
 
 
 async def insert_deliveries(
-    session: AsyncSession, rows: Sequence[dict[str, Any]]
+    conn: AsyncConnection, rows: Sequence[dict[str, Any]]
 ) -> list[tuple[int, str]]:
     """Store many deliveries in one statement (multi-row INSERT … RETURNING), in order."""
     ids = [new_id() for _ in rows]
-    result = await session.execute(
-        insert(_DELIVERIES).returning(_DELIVERIES.c.pk, sort_by_parameter_order=True),
-        [{"id": public_id, **row} for public_id, row in zip(ids, rows, strict=True)],
+    result = await conn.execute(
+        _INSERT_MANY, [{"id": public_id, **row} for public_id, row in zip(ids, rows, strict=True)]
     )
     pks = [int(pk) for pk in result.scalars()]
     return list(zip(pks, ids, strict=True))
@@ -65,10 +93,7 @@ async def lock_items(session: AsyncSession, items: Sequence[tuple[str, str]]) ->
     if not items or session.get_bind().dialect.name != "postgresql":
         return
     keys = sorted({_item_lock_key(source, item_id) for source, item_id in items})
-    await session.execute(
-        text("SELECT pg_advisory_xact_lock(:c, k) FROM unnest(CAST(:keys AS int4[])) AS t(k)"),
-        {"c": _ITEM_LOCK_CLASS, "keys": keys},
-    )
+    await session.execute(_LOCK_ITEMS, {"c": _ITEM_LOCK_CLASS, "keys": keys})
 
 
 async def find_done(
@@ -95,15 +120,7 @@ async def find_done_many(
     was already dealt with (the batch's own deliveries are all still `received`)."""
     if not dedupe_keys:
         return {}
-    rows = await session.execute(
-        select(WebhookDelivery.dedupe_key, WebhookDelivery.id)
-        .where(
-            WebhookDelivery.source == source,
-            WebhookDelivery.dedupe_key.in_(sorted(set(dedupe_keys))),
-            WebhookDelivery.status.in_(DONE_STATUSES),
-        )
-        .order_by(WebhookDelivery.pk)
-    )
+    rows = await session.execute(_DONE_MANY, {"source": source, "keys": sorted(set(dedupe_keys))})
     out: dict[str, str] = {}
     for key, delivery_id in rows:
         if key is not None:
@@ -114,21 +131,8 @@ async def find_done_many(
 async def mark_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     """Record many outcomes in one executemany; rows carry `b_pk`, `b_status`, `b_reason`,
     `b_epic_id`, `b_processed_at` (the event columns were written with the delivery)."""
-    if not rows:
-        return
-    c = _DELIVERIES.c
-    stmt = (
-        update(_DELIVERIES)
-        .where(c.pk == bindparam("b_pk"))
-        .values(
-            status=bindparam("b_status"),
-            reason=bindparam("b_reason"),
-            epic_id=bindparam("b_epic_id"),
-            processed_at=bindparam("b_processed_at"),
-            attempts=c.attempts + 1,
-        )
-    )
-    await session.execute(stmt, list(rows))
+    if rows:
+        await session.execute(_MARK_MANY, list(rows))
 
 
 async def mark(
@@ -205,9 +209,7 @@ async def epics_by_source(
     if not source_ids:
         return {}
     rows = await session.scalars(
-        select(Epic)
-        .where(Epic.source == source, Epic.source_id.in_(sorted(set(source_ids))))
-        .order_by(Epic.pk)
+        _EPICS_BY_SOURCE, {"source": source, "ids": sorted(set(source_ids))}
     )
     out: dict[str, Epic] = {}
     for epic in rows:
