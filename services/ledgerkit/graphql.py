@@ -241,6 +241,18 @@ class QueryCostLimiter(SchemaExtension):
         return total
 
 
+class LedgerSchema(strawberry.federation.Schema):
+    """Logs only unexpected failures: a client's own errors (bad arguments, a missing
+    scope, syntax, limits) are answered, not logged with a traceback at error level."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: Any | None = None
+    ) -> None:
+        unexpected = [e for e in errors if _should_mask(e)]
+        if unexpected:
+            super().process_errors(unexpected, execution_context)
+
+
 def ledger_schema(
     settings: CommonSettings,
     *,
@@ -255,7 +267,7 @@ def ledger_schema(
     from ledgerkit.graphql_executor import FastCompletionExecutor
     from ledgerkit.graphql_scalars import SCALARS
 
-    return strawberry.federation.Schema(
+    return LedgerSchema(
         query=query,
         mutation=mutation,
         types=list(types),

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from attribution.rulesets.schemas import PERIOD_PATTERN
 from ledgerkit.money import Money
 from ledgerkit.pagination import Page
+from ledgerkit.timeutil import IsoDatetime
 
 
 class RunCreate(BaseModel):
@@ -23,8 +24,9 @@ class RunCreate(BaseModel):
     )
     period_from: str = Field(alias="from", pattern=PERIOD_PATTERN, examples=["2026-04"])
     period_to: str = Field(alias="to", pattern=PERIOD_PATTERN, examples=["2026-06"])
-    as_of: datetime | None = Field(
-        default=None, description="Read outcomes data as known at this time (default: now)."
+    as_of: IsoDatetime | None = Field(
+        default=None,
+        description="Read outcomes data as known at this time, ISO 8601 (default: now).",
     )
     preview: bool = Field(
         default=False,

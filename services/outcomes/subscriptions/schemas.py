@@ -37,6 +37,7 @@ class SubscriptionCreate(BaseModel):
     after: int | None = Field(
         default=None,
         ge=0,
+        strict=True,  # `false` / `"3"` are not positions
         description="Deliver change-log entries with seq > after (a replay); default: the "
         "current head, i.e. only what happens from now on.",
     )

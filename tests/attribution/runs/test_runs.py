@@ -52,6 +52,8 @@ async def test_official_needs_finance_and_an_agreed_version(linked: Linked) -> N
     # bad range / unknown field
     assert (await c.post("/v1/runs", json={**body, "from": "2026-07"})).status_code == 422
     assert (await c.post("/v1/runs", json={**body, "foo": 1})).status_code == 422
+    # `as_of` is an ISO 8601 timestamp, not a number of seconds.
+    assert (await c.post("/v1/runs", json={**body, "as_of": 1767225600})).status_code == 422
 
 
 async def test_correction_after_a_run(linked: Linked) -> None:

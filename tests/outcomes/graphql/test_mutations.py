@@ -3,9 +3,11 @@ domain errors as GraphQL errors with `extensions.code`; `write` scope required."
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.conftest import KEYS
 from tests.outcomes.builders import make_kpi
@@ -115,15 +117,20 @@ async def test_record_measurements(gql_client: httpx.AsyncClient) -> None:
     assert unknown[0]["extensions"]["code"] == "kpi-not-found"
 
 
-async def test_mutations_need_write(gql_client: httpx.AsyncClient) -> None:
-    r = await gql_client.post(
-        "/graphql",
-        json={"query": CREATE, "variables": {"input": {"key": "A-1", "title": "t"}}},
-        headers={"Authorization": f"Bearer {KEYS['read']}"},
-    )
+async def test_mutations_need_write(
+    gql_client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.ERROR, logger="strawberry.execution"):
+        r = await gql_client.post(
+            "/graphql",
+            json={"query": CREATE, "variables": {"input": {"key": "A-1", "title": "t"}}},
+            headers={"Authorization": f"Bearer {KEYS['read']}"},
+        )
     errors = r.json()["errors"]
     assert errors[0]["extensions"]["code"] == "forbidden"
     assert (await gql_client.get("/v1/epics")).json()["items"] == []
+    # A client's own error is answered, not logged as a server error with a traceback.
+    assert not [rec for rec in caplog.records if rec.name == "strawberry.execution"]
 
 
 async def test_record_decision(gql_client: httpx.AsyncClient) -> None:

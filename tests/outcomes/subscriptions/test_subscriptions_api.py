@@ -70,6 +70,9 @@ async def test_validation(client: httpx.AsyncClient) -> None:
     assert (await post(ok | {"event_types": []})).status_code == 422
     assert (await post(ok | {"secret": "short"})).status_code == 422
     assert (await post(ok | {"colour": "red"})).status_code == 422
+    # A change-log position is an integer, not a bool or a numeric string.
+    for after in (False, True, "3", 2.5):
+        assert (await post(ok | {"after": after})).status_code == 422, after
     assert (await post(ok | {"event_types": ["run.published"]})).status_code == 201  # reserved
 
 
