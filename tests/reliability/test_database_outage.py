@@ -69,6 +69,10 @@ async def test_outage_gives_503_then_recovers(
         ready = await c.get("/readyz")
         assert ready.status_code == 503
         assert (await c.get("/healthz")).status_code == 200  # the process itself is alive
+        # A streamed export reads its first batch before answering: 503, not a cut 200.
+        export = await c.get("/v1/exports/epics.csv")
+        assert export.status_code == 503, export.text[:300]
+        assert export.headers["content-type"].startswith("application/problem+json")
 
         proxy.restore()
         await _wait_until(c, "/readyz", 200, timeout=15)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -32,8 +33,27 @@ _CSV_DOC: dict[int | str, dict[str, Any]] = {
 async def export_epics_csv(
     request: Request, _: ReadDep, filters: EpicFiltersDep
 ) -> StreamingResponse:
+    """The first batch is read before the response starts, so a database that is down
+    answers 503 (problem+json) instead of a cut-off 200 stream."""
     return StreamingResponse(
-        epics_csv(request.app.state.db, filters),
+        await _started(epics_csv(request.app.state.db, filters)),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="epics.csv"'},
     )
+
+
+async def _started(chunks: AsyncIterator[str]) -> AsyncIterator[str]:
+    """`chunks` with its header and first batch already produced (errors raised here)."""
+    head: list[str] = []
+    async for chunk in chunks:
+        head.append(chunk)
+        if len(head) == 2:  # the header line, then the first batch of rows
+            break
+
+    async def rest() -> AsyncIterator[str]:
+        for chunk in head:
+            yield chunk
+        async for chunk in chunks:
+            yield chunk
+
+    return rest()
