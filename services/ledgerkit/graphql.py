@@ -18,6 +18,7 @@ from typing import Any, Generic, TypeVar
 import orjson
 import strawberry
 from fastapi import Depends, Request
+from fastapi.routing import APIRoute
 from graphql import (
     FieldNode,
     FragmentDefinitionNode,
@@ -464,6 +465,16 @@ def graphql_router(
     )
     router.answer_cache = answer_cache
     router._in_flight = {}
+    for route in router.routes:
+        if isinstance(route, APIRoute):
+            method = "get" if "GET" in (route.methods or ()) else "post"
+            route.operation_id = f"graphql-{method}_graphql"
+            if method == "get":  # the GraphiQL page (HTML) or a query sent by GET (JSON)
+                route.responses[200] = {
+                    "description": "The GraphiQL page (when GRAPHIQL is on), or the answer "
+                    "to a query sent as `?query=`.",
+                    "content": {"text/html": {"schema": {"type": "string"}}},
+                }
     return router
 
 

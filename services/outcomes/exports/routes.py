@@ -33,8 +33,8 @@ _CSV_DOC: dict[int | str, dict[str, Any]] = {
 async def export_epics_csv(
     request: Request, _: ReadDep, filters: EpicFiltersDep
 ) -> StreamingResponse:
-    """The first batch is read before the response starts, so a database that is down
-    answers 503 (problem+json) instead of a cut-off 200 stream."""
+    """Streamed in batches of 500 epics. The first batch is read before the answer starts,
+    so a database outage at that point is a 503 problem, not a cut-off CSV."""
     return StreamingResponse(
         await _started(epics_csv(request.app.state.db, filters)),
         media_type="text/csv; charset=utf-8",
