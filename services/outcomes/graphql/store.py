@@ -9,7 +9,7 @@ GraphQL types, no ORM identity map in between.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,6 +20,7 @@ from sqlalchemy import (
     Select,
     and_,
     func,
+    null,
     or_,
     select,
 )
@@ -71,6 +72,31 @@ EPIC_COLS = [
     E.archived_at,
 ]
 KPI_COLS = list(Kpi.__table__.c)
+# The epic columns each `Epic` field reads; fields resolved through loaders need only `pk`.
+_EPIC_FIELD_COLUMNS: dict[str, tuple[str, ...]] = {
+    "id": ("id",),
+    "key": ("key",),
+    "title": ("title",),
+    "streams": ("streams",),
+    "status": ("status",),
+    "source": ("source",),
+    "sourceId": ("source_id",),
+    "owner": ("owner",),
+    "team": ("team",),
+    "plannedCost": ("planned_cost_amount", "planned_cost_currency"),
+    "startDate": ("start_date",),
+    "targetDate": ("target_date",),
+    "hypothesis": ("hypothesis",),
+    "changeType": ("change_type",),
+    "sponsor": ("sponsor",),
+    "labels": ("labels",),
+    "warnings": ("warnings",),
+    "version": ("version",),
+    "createdAt": ("created_at",),
+    "updatedAt": ("updated_at",),
+    "archivedAt": ("archived_at",),
+}
+_EPIC_LOADED = {"kpis", "contributions", "measurements", "scores", "decisions", "latestDecision"}
 # Contribution columns, labelled so they can sit next to epic/KPI columns in one row.
 CONTRIB_COLS = [
     C.pk.label("c_pk"),
@@ -87,6 +113,24 @@ MEAS_COLS = [M.kpi_pk, M.period, M.segment, M.value, M.source, M.version, M.reco
 SCORE_COLS = list(Score.__table__.c)
 DECISION_COLS = list(Decision.__table__.c)
 CHANGE_COLS = list(Change.__table__.c)
+
+
+def epic_columns(fields: Iterable[str] | None) -> list[Any]:
+    """EPIC_COLS with the columns no selected field reads replaced by NULL (a BI query
+    asking for 6 fields does not fetch and decode 23, JSON documents included). `None`
+    (the selection is not known): every column."""
+    if fields is None:
+        return EPIC_COLS
+    wanted = {"pk"}
+    for name in fields:
+        if name in _EPIC_LOADED or name == "__typename":
+            continue
+        columns = _EPIC_FIELD_COLUMNS.get(name)
+        if columns is None:
+            return EPIC_COLS
+        wanted.update(columns)
+    return [c if c.key in wanted else null().label(c.key) for c in EPIC_COLS]
+
 
 IN_CHUNK = 5000  # parents per statement; a level never has more than 500 × 50 in practice
 

@@ -10,7 +10,7 @@ from sqlalchemy import insert, update
 from outcomes.models import Change, Epic, Kpi, Measurement, Score
 from tests.conftest import KEYS
 from tests.outcomes.builders import make_epic
-from tests.outcomes.graphql.helpers import app_of, gql, gql_errors
+from tests.outcomes.graphql.helpers import app_of, count_statements, gql, gql_errors
 from tests.outcomes.graphql.seed import seed
 
 
@@ -241,3 +241,23 @@ async def test_auth(gql_client: httpx.AsyncClient) -> None:
         headers={"Authorization": f"Bearer {KEYS['read']}"},
     )
     assert r.status_code == 200 and r.json()["data"]["epics"]["totalCount"] == 0
+
+
+async def test_epic_columns_follow_the_selection(gql_client: httpx.AsyncClient) -> None:
+    """The root list reads only the columns the selected fields need; each field's value
+    is the same as when every field is selected (or reached through a fragment)."""
+    engine = app_of(gql_client).state.db.engine
+    await seed(engine, epics=6, kpis=2, months=2)
+    full = """fragment E on Epic { id key title streams status team plannedCost { amount currency }
+                                   hypothesis { statement } labels createdAt }
+              { epics(first: 6) { edges { node { ...E } } } }"""
+    everything = [e["node"] for e in (await gql(gql_client, full))["epics"]["edges"]]
+    for fields in ("key", "key team", "key plannedCost { amount currency }", "title labels"):
+        data = await gql(gql_client, f"{{ epics(first: 6) {{ edges {{ node {{ {fields} }} }} }} }}")
+        got = [e["node"] for e in data["epics"]["edges"]]
+        assert got == [{k: node[k] for k in got[0]} for node in everything], fields
+    assert everything[0]["plannedCost"] is not None and everything[0]["streams"]
+    with count_statements(app_of(gql_client)) as counter:
+        await gql(gql_client, "{ epics(first: 2) { edges { node { key } } } }")
+    page = next(s for s in counter.statements if "FROM epics" in s)
+    assert "epics.hypothesis" not in page and "epics.\"key\"" in page, page
