@@ -1,15 +1,19 @@
 """Webhook deliveries: record (inbox), then apply to epics — two short transactions.
 
-1. **Inbox.** The delivery is authenticated and parsed in memory, then stored raw (headers
-   without secrets, body bytes) in its own committed transaction — as `received`, or as
-   `rejected` with the reason when authentication or parsing failed. If that commit fails
-   the source gets 503 + Retry-After (never 500: ADO puts a subscription on probation after
-   a 500, and disables it after a 410).
+1. **Inbox.** The delivery is authenticated and parsed in memory (`prepare`), then stored raw
+   (headers without secrets, body bytes) in its own committed transaction — as `received`,
+   or as `rejected` with the reason when authentication or parsing failed. If that commit
+   fails the source gets 503 + Retry-After (never 500: ADO puts a subscription on probation
+   after a 500, and disables it after a 410).
 2. **Processing.** A second transaction takes a per-item lock, decides duplicate / stale /
    ignored, applies the event through the epics and contributions services (actor `jira`
    or `ado`, so the change log records it like any REST change) and marks the delivery, all
    atomically. If it raises, it rolls back and a third, tiny transaction marks the delivery
    `failed` with the reason; an admin replays it once the cause is fixed.
+
+Accepted deliveries arriving together go through `outcomes.webhooks.batcher`, which runs
+both transactions once for all of them (same outcome per delivery, one commit per batch);
+rejected ones, replays and a process without a batcher take the path below, one by one.
 """
 
 from __future__ import annotations
