@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, bindparam, delete, func, or_, select
+from sqlalchemy import Select, bindparam, delete, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from outcomes.epics.schemas import EpicFilters
@@ -35,6 +35,7 @@ async def lock(session: AsyncSession, epic: Epic) -> Epic:
     return (await session.scalars(stmt)).one()
 
 
+_INSERT_STREAMS = insert(EpicStream.metadata.tables[EpicStream.__tablename__])
 # Built once: on every create (REST, GraphQL, webhooks) building it cost as much as running it.
 _KEY_TAKEN = select(Epic.pk).where(Epic.key == bindparam("key")).limit(1)
 _KEY_TAKEN_BY_OTHER = (
@@ -56,8 +57,8 @@ async def set_streams(
     `new`: the epic was just inserted, so it has no rows to delete yet."""
     if not new:
         await session.execute(delete(EpicStream).where(EpicStream.epic_pk == epic_pk))
-    for s in streams:
-        session.add(EpicStream(epic_pk=epic_pk, stream=s))
+    if streams:  # Core, not ORM objects: nothing reads them back; no unit-of-work flush
+        await session.execute(_INSERT_STREAMS, [{"epic_pk": epic_pk, "stream": s} for s in streams])
 
 
 def filtered(stmt: Select[Any], f: EpicFilters) -> Select[Any]:
