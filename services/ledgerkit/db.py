@@ -175,7 +175,16 @@ class Database:
         self.url = normalize_url(url)
         self.engine = create_engine(self.url, **engine_kwargs)
         self.is_sqlite = is_sqlite(self.url)
-        self._read = async_sessionmaker(self.engine, expire_on_commit=False)
+        # PostgreSQL reads run without BEGIN/COMMIT (two round trips fewer per request).
+        # Under READ COMMITTED each statement sees the latest committed data either way,
+        # so a read session sees exactly what it would inside a transaction. SQLite keeps
+        # its explicit BEGIN DEFERRED (switching pysqlite's mode costs statements).
+        reads = (
+            self.engine
+            if self.is_sqlite
+            else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
+        self._read = async_sessionmaker(reads, expire_on_commit=False)
         self._write = async_sessionmaker(
             self.engine.execution_options(ledger_write=True), expire_on_commit=False
         )
