@@ -484,7 +484,13 @@ def graphql_router(
 @strawberry.type
 class PageInfo:
     has_next_page: bool
-    end_cursor: str | None
+    # The last edge's position (an offset, or a ready-made cursor), encoded when asked for.
+    end_at: strawberry.Private[int | str | None]
+
+    @strawberry.field
+    def end_cursor(self) -> str | None:
+        at = self.end_at
+        return encode_offset(at) if isinstance(at, int) else at
 
 
 @strawberry.type
@@ -540,7 +546,7 @@ def connection_from_slice(nodes: list[T], *, offset: int, first: int, total: int
         edges=edges,
         page_info=PageInfo(
             has_next_page=len(nodes) > first or offset + len(page) < total,
-            end_cursor=encode_offset(offset + len(page) - 1) if page else None,
+            end_at=offset + len(page) - 1 if page else None,
         ),
         total_count=total,
     )

@@ -52,13 +52,19 @@ def _windowed_loader(
         for params, parents in groups.items():
             window: Window = params[0]
             by_parent = await store.children(ctx, parents, lambda chunk, p=params: build(chunk, p))
+            every = [r for rows in by_parent.values() for r in rows]
             if prepare is not None:
-                await prepare(ctx, [r for rows in by_parent.values() for r in rows])
+                await prepare(ctx, every)
+            # All nodes of the batch made in one call (one column lookup), then dealt out
+            # to their parents in the same order.
+            made = iter(make_nodes(ctx, every))
+            nodes_of = {
+                parent: [next(made) for _ in rows] for parent, rows in by_parent.items()
+            }
             for parent in parents:
                 rows = by_parent.get(parent, [])
-                nodes = make_nodes(ctx, rows)
                 total = rows[0].gql_total if rows else 0
-                results[(parent, params)] = to_connection(nodes, total, window)
+                results[(parent, params)] = to_connection(nodes_of.get(parent, []), total, window)
         return [results[k] for k in keys]
 
     return DataLoader(load_fn=batch)

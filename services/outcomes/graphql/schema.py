@@ -286,7 +286,7 @@ class Query:
             edges=edges,
             page_info=PageInfo(
                 has_next_page=len(rows) > limit,
-                end_cursor=edges[-1].cursor_text() if edges else after,
+                end_at=edges[-1].cursor_text() if edges else after,
             ),
             total_count=total,
         )

@@ -10,6 +10,7 @@ strings, times are UTC with `Z`.
 from __future__ import annotations
 
 import enum
+import functools
 import operator
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
@@ -66,6 +67,7 @@ class EpicSource(enum.Enum):
     ado = "ado"
 
 
+@functools.lru_cache(maxsize=1024)
 def window_of(first: int | None, after: str | None, last: int | None = None) -> Window:
     """Relay arguments → the rows to fetch: `first`/`after` (default first 50, ≤ 500) or
     the `last` n (≤ 500)."""
