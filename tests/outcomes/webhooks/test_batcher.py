@@ -223,3 +223,29 @@ async def test_a_lone_delivery_and_shutdown(outcomes_settings: OutcomesSettings)
     finally:
         await app.state.db.dispose()
     assert late.status == "processed"
+
+
+async def test_overlapping_batches_keep_each_items_arrival_order(
+    outcomes_settings: OutcomesSettings,
+) -> None:
+    """One delivery per batch, so consecutive batches overlap (two at once on PostgreSQL):
+    per item the deliveries must still be decided in arrival order."""
+    async with _app(outcomes_settings) as (app, client):
+        config = WebhookConfig.from_settings(app.state.settings)
+        batcher = Batcher(app.state.db, max_batch=1)
+        created = payload("jira/issue_created.json")
+        update = payload("jira/issue_updated_labels.json")
+        items: list[tuple[str, bytes, dict[str, str]]] = []
+        for step, body in enumerate((created, update, created)):  # the last one: stale
+            for i in range(6):
+                b = {**body, "issue": {**body["issue"], "id": str(50000 + i), "key": f"OV-{i}"}}
+                items.append(_jira(b, f"ov-{i}-{step}"))
+        prepared = [prepare(source, headers, data, config) for source, data, headers in items]
+        out = await asyncio.gather(*(batcher.submit(p, config) for p in prepared))
+        await batcher.close()
+        assert batcher.batches == len(items)
+        assert [o.status for o in out] == ["processed"] * 12 + ["stale"] * 6
+        for i in range(6):
+            e = await epic(client, f"OV-{i}")
+            assert (e["version"], e["labels"]) == (2, update["issue"]["fields"]["labels"])
+        await _verified(client)
