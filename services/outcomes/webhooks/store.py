@@ -45,10 +45,12 @@ _MARK_MANY = (
         attempts=_DELIVERIES.c.attempts + 1,
     )
 )
-_EPICS_BY_SOURCE = (
-    select(Epic)
-    .where(Epic.source == bindparam("source"), Epic.source_id.in_(bindparam("ids", expanding=True)))
-    .order_by(Epic.pk)
+# By source id alone, the source checked on the rows: `source = 'jira'` must never drive
+# the plan. With statistics from before a Jira connection (a ledger of manual epics;
+# autovacuum off) PostgreSQL thinks no epic is from Jira and scans every Jira epic through
+# the `source` index — 17 ms per lookup at 75,000 of them, instead of 0.3 ms.
+_EPICS_BY_SOURCE_ID = (
+    select(Epic).where(Epic.source_id.in_(bindparam("ids", expanding=True))).order_by(Epic.pk)
 )
 
 
@@ -193,13 +195,7 @@ async def list_page(
 
 
 async def epic_by_source(session: AsyncSession, source: str, source_id: str) -> Epic | None:
-    stmt = (
-        select(Epic)
-        .where(Epic.source == source, Epic.source_id == source_id)
-        .order_by(Epic.pk)
-        .limit(1)
-    )
-    return (await session.scalars(stmt)).first()
+    return (await epics_by_source(session, source, [source_id])).get(source_id)
 
 
 async def epics_by_source(
@@ -208,13 +204,11 @@ async def epics_by_source(
     """`epic_by_source` for many items: source id → its (first) epic; absent: none."""
     if not source_ids:
         return {}
-    rows = await session.scalars(
-        _EPICS_BY_SOURCE, {"source": source, "ids": sorted(set(source_ids))}
-    )
+    rows = await session.scalars(_EPICS_BY_SOURCE_ID, {"ids": sorted(set(source_ids))})
     out: dict[str, Epic] = {}
     for epic in rows:
-        assert epic.source_id is not None
-        out.setdefault(epic.source_id, epic)
+        if epic.source == source and epic.source_id is not None:
+            out.setdefault(epic.source_id, epic)
     return out
 
 
