@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 
 from ledger_cli import services as svc
+from ledger_cli import workers as worker_pool
 
 app = typer.Typer(help="Outcome Ledger command line.", no_args_is_help=True, add_completion=False)
 keys_app = typer.Typer(help="API keys stored (hashed) in the services' databases.")
@@ -63,20 +64,30 @@ def serve(
     import uvicorn
 
     spec = _specs(service)[0]
+    target = f"{spec.name}.app:create_app"
+    options: dict[str, Any] = {
+        "log_level": "warning",
+        "access_log": False,  # our middleware logs one structured line per request
+        "proxy_headers": True,
+        "timeout_graceful_shutdown": 20,
+    }
+    port = port or spec.default_port
+    if workers > 1 and not reload and worker_pool.available():
+        # One listening socket per worker: the kernel spreads connections evenly.
+        raise typer.Exit(
+            worker_pool.serve(target, host=host, port=port, workers=workers, options=options)
+        )
     # uvicorn re-raises SIGTERM once its graceful shutdown is done (in-flight requests
     # finished, lifespan shutdown run); that stop is a clean one, so exit 0, not 143.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run(
-        f"{spec.name}.app:create_app",
+        target,
         factory=True,
         host=host,
-        port=port or spec.default_port,
+        port=port,
         workers=workers if not reload else None,
         reload=reload,
-        log_level="warning",
-        access_log=False,  # our middleware logs one structured line per request
-        proxy_headers=True,
-        timeout_graceful_shutdown=20,
+        **options,
     )
 
 

@@ -294,7 +294,7 @@ def test_env_example_lists_only_real_settings() -> None:
 
 def _graceful_timeout() -> int:
     src = (ROOT / "services" / "ledger_cli" / "main.py").read_text()
-    m = re.search(r"timeout_graceful_shutdown=(\d+)", src)
+    m = re.search(r"timeout_graceful_shutdown\W+(\d+)", src)
     assert m, "ledger serve must set uvicorn's timeout_graceful_shutdown"
     return int(m.group(1))
 

@@ -192,3 +192,43 @@ def test_sigterm_with_several_workers_exits_0(
     assert code == 0, stderr
     done = [e for e in _events(stderr) if e.get("event") == "shutdown_complete"]
     assert len(done) == 2  # every worker ran its lifespan shutdown
+
+
+def test_connections_opened_at_once_spread_across_workers(
+    sqlite_env: dict[str, str], tmp_path: Path, cleanup: list[subprocess.Popen[str]]
+) -> None:
+    """Each worker listens with its own socket (SO_REUSEPORT): keep-alive connections a
+    client opens at once are spread by the kernel, not all taken by whichever worker was
+    idle (with a shared socket one worker could hold all of them for their whole life)."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("per-worker sockets are used on Linux only")
+    proc, port = _serve(sqlite_env, tmp_path, "--workers", "2")
+    cleanup.append(proc)
+    # Wait until both workers listen (the first answers /healthz before the second is up).
+    deadline = time.monotonic() + BOUND
+    seen: set[str] = set()
+    while len(seen) < 2:
+        assert time.monotonic() < deadline, f"only workers {seen} answered"
+        with httpx.Client() as fresh:
+            seen.update(_pids(fresh.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text))
+    clients = [httpx.Client(base_url=f"http://127.0.0.1:{port}") for _ in range(32)]
+    try:
+        for c in clients:  # each client opens its connection now and keeps it
+            c.get("/healthz", timeout=5)
+        per_connection = [_pids(c.get("/metrics", timeout=5).text) for c in clients]
+    finally:
+        for c in clients:
+            c.close()
+    owners = [p.pop() for p in per_connection if len(p) == 1]
+    assert len(owners) == 32
+    counts = sorted(owners.count(pid) for pid in set(owners))
+    # Both workers hold connections (all 32 on one: chance 2 in 2^32 with even hashing).
+    assert len(counts) == 2 and counts[0] >= 4, counts
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=BOUND)
+    assert proc.returncode == 0
+
+
+def _pids(metrics: str) -> set[str]:
+    """The worker that answered /metrics (its pool gauges carry its pid)."""
+    return set(re.findall(r'ledger_db_pool_size\{.*pid="(\d+)"', metrics))
