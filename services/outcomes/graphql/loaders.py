@@ -58,9 +58,7 @@ def _windowed_loader(
             # All nodes of the batch made in one call (one column lookup), then dealt out
             # to their parents in the same order.
             made = iter(make_nodes(ctx, every))
-            nodes_of = {
-                parent: [next(made) for _ in rows] for parent, rows in by_parent.items()
-            }
+            nodes_of = {parent: [next(made) for _ in rows] for parent, rows in by_parent.items()}
             for parent in parents:
                 rows = by_parent.get(parent, [])
                 total = rows[0].gql_total if rows else 0
