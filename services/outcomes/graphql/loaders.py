@@ -154,30 +154,44 @@ def decisions_of_epic(ctx: GraphQLContext) -> DataLoader[Key, Connection[t.Decis
 
 
 def _by_column_loader(
-    ctx: GraphQLContext, name: str, fetch: Callable[..., Any], column: Any, node: Callable[..., Any]
+    ctx: GraphQLContext,
+    name: str,
+    fetch: Callable[..., Any],
+    column: Any,
+    make_nodes: Callable[[GraphQLContext, list[Row[Any]]], list[Any]],
 ) -> DataLoader[Any, Any]:
     async def batch(keys: list[Any]) -> list[Any]:
         rows = await fetch(ctx, column, keys)
-        return [node(ctx, rows[k]) if k in rows else None for k in keys]
+        found = list(rows)
+        nodes = dict(zip(found, make_nodes(ctx, [rows[k] for k in found]), strict=True))
+        return [nodes.get(k) for k in keys]
 
     return ctx.loader(name, lambda: DataLoader(load_fn=batch))
 
 
+def _epic_nodes(ctx: GraphQLContext, rows: list[Row[Any]]) -> list[t.Epic]:
+    return t.epic_nodes(rows)  # one column lookup for the batch
+
+
+def _kpi_nodes(ctx: GraphQLContext, rows: list[Row[Any]]) -> list[t.Kpi]:
+    return [t.kpi_node(ctx, r) for r in rows]  # cached per request by pk
+
+
 def epic_by_pk(ctx: GraphQLContext) -> DataLoader[int, t.Epic | None]:
-    return _by_column_loader(ctx, "epic_by_pk", store.epics_by, store.E.pk, t.epic_node)
+    return _by_column_loader(ctx, "epic_by_pk", store.epics_by, store.E.pk, _epic_nodes)
 
 
 def epic_by_id(ctx: GraphQLContext) -> DataLoader[str, t.Epic | None]:
-    return _by_column_loader(ctx, "epic_by_id", store.epics_by, store.E.id, t.epic_node)
+    return _by_column_loader(ctx, "epic_by_id", store.epics_by, store.E.id, _epic_nodes)
 
 
 def epic_by_key(ctx: GraphQLContext) -> DataLoader[str, t.Epic | None]:
-    return _by_column_loader(ctx, "epic_by_key", store.epics_by, store.E.key, t.epic_node)
+    return _by_column_loader(ctx, "epic_by_key", store.epics_by, store.E.key, _epic_nodes)
 
 
 def kpi_by_pk(ctx: GraphQLContext) -> DataLoader[int, t.Kpi | None]:
-    return _by_column_loader(ctx, "kpi_by_pk", store.kpis_by, store.K.pk, t.kpi_node)
+    return _by_column_loader(ctx, "kpi_by_pk", store.kpis_by, store.K.pk, _kpi_nodes)
 
 
 def kpi_by_slug(ctx: GraphQLContext) -> DataLoader[str, t.Kpi | None]:
-    return _by_column_loader(ctx, "kpi_by_slug", store.kpis_by, store.K.slug, t.kpi_node)
+    return _by_column_loader(ctx, "kpi_by_slug", store.kpis_by, store.K.slug, _kpi_nodes)
