@@ -113,7 +113,7 @@ async def main(args: argparse.Namespace) -> None:
                 f"{args.what}: {args.n} requests, {used / args.n * 1000:.2f} ms CPU and "
                 f"{elapsed / args.n * 1000:.2f} ms wall each (sequential, in-process)"
             )
-            pstats.Stats(cpu).sort_stats("cumulative").print_stats(args.top)
+            pstats.Stats(cpu).sort_stats(args.sort).print_stats(args.top)
             return
         profiler = Profiler(async_mode="enabled", interval=0.0005)
         t0 = time.perf_counter()

@@ -74,7 +74,16 @@ class GraphQLContext(BaseContext):
         loader: T = self.loaders[name]
         return loader
 
-    async def execute(self, statement: Executable) -> Result[Any]:
+    @property
+    def dialect(self) -> str:
+        """The database's SQLAlchemy dialect name (`postgresql`, `sqlite`)."""
+        if self.db is None:
+            raise RuntimeError("GraphQLContext has no database")
+        return str(self.db.engine.dialect.name)
+
+    async def execute(
+        self, statement: Executable, params: dict[str, Any] | None = None
+    ) -> Result[Any]:
         """Run a read statement on the request's one read connection (opened on first use).
 
         Loaders of one level may fire concurrently; a lock keeps them to one statement at a
@@ -85,7 +94,7 @@ class GraphQLContext(BaseContext):
         async with self._lock:
             if self._conn is None:
                 self._conn = await self.db.engine.connect()
-            return await self._conn.execute(statement)
+            return await self._conn.execute(statement, params)
 
     async def read_session(self) -> AsyncSession:
         """A read session for domain service functions (the same ones REST calls); it is

@@ -41,6 +41,8 @@ from graphql.pyutils import Path, Undefined
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import get_arguments
 
+from ledgerkit.graphql_many import many_of
+
 # A plan completes a list of values and returns the list of results (same length, same
 # order) — or an awaitable of it when part of the subtree is async.
 Plan = Callable[[list[Any]], Any]
@@ -53,6 +55,7 @@ class _Slow(Exception):
 
 
 _NO_PLAN: Any = object()
+_MANY: Any = object()  # `_Field.call` of a batch resolver: called once with every object
 _READY: Any = object()
 _SOURCE: Any = object()  # stands for the parent object while arguments are converted
 
@@ -192,6 +195,10 @@ class FastCompletionExecutor(StrawberryGraphQLCoreExecutionContext):
             )
             field_path = Path(None, response_key, return_type.name)
             info = self.build_resolve_info(field_def, to_nodes(sub_fdl), return_type, field_path)
+            whole = self._many_call(field_def, info, args)
+            if whole is not None:
+                fields.append(_Field(response_key, whole, _MANY, sub))
+                continue
             direct = self._direct_call(field_def, info, args)
             if direct is not None:
                 fields.append(_Field(response_key, direct, None, sub))
@@ -199,16 +206,19 @@ class FastCompletionExecutor(StrawberryGraphQLCoreExecutionContext):
                 fields.append(_Field(response_key, resolve, (info, args), sub))
         return _object(fields)
 
-    def _direct_call(
+    def _converted(
         self, field_def: Any, info: GraphQLResolveInfo[Any], args: dict[str, Any]
-    ) -> Callable[[Any], Any] | None:
-        """The strawberry resolver called directly with its arguments converted once (the
-        same conversion strawberry does on every call), or None when the field has field
-        extensions/permissions or anything unusual."""
+    ) -> tuple[Any, list[Any], dict[str, Any]] | None:
+        """The strawberry resolver function and its arguments converted once (the same
+        conversion strawberry does on every call), `_SOURCE` standing for the parent; None
+        when the field has field extensions/permissions or anything unusual."""
         sfield = (field_def.extensions or {}).get(_DEFINITION)
         sschema = getattr(self.schema, "_strawberry_schema", None)
         resolver = getattr(sfield, "base_resolver", None)
         if sschema is None or resolver is None or sfield is None or sfield.extensions:
+            return None
+        func = resolver.wrapped_func
+        if not callable(func):
             return None
         strawberry_info = sschema.config.info_class(_raw_info=info, _field=sfield)
         call_args, call_kwargs = get_arguments(
@@ -219,11 +229,44 @@ class FastCompletionExecutor(StrawberryGraphQLCoreExecutionContext):
             config=sschema.config,
             scalar_registry=sschema.schema_converter.scalar_registry,
         )
+        return func, list(call_args), dict(call_kwargs)
+
+    def _many_call(
+        self, field_def: Any, info: GraphQLResolveInfo[Any], args: dict[str, Any]
+    ) -> Callable[[list[Any]], Any] | None:
+        """The field's batch resolver (`ledgerkit.graphql_many`) bound to its converted
+        arguments: called with every object of a level at once."""
+        sfield = (field_def.extensions or {}).get(_DEFINITION)
+        func = getattr(getattr(sfield, "base_resolver", None), "wrapped_func", None)
+        fn = many_of(func)
+        if fn is None:
+            return None
+        converted = self._converted(field_def, info, args)
+        if converted is None:
+            return None
+        _, call_args, call_kwargs = converted
+        if call_args[:1] != [_SOURCE] or any(a is _SOURCE for a in call_args[1:]):
+            return None
+        if any(v is _SOURCE for v in call_kwargs.values()):
+            return None
+        rest = call_args[1:]
+
+        def call_many(sources: list[Any]) -> Any:
+            return fn(sources, *rest, **call_kwargs)
+
+        return call_many
+
+    def _direct_call(
+        self, field_def: Any, info: GraphQLResolveInfo[Any], args: dict[str, Any]
+    ) -> Callable[[Any], Any] | None:
+        """The strawberry resolver called directly with its arguments converted once, or
+        None (see `_converted`)."""
+        converted = self._converted(field_def, info, args)
+        if converted is None:
+            return None
+        func, call_args, call_kwargs = converted
         source_args = [i for i, a in enumerate(call_args) if a is _SOURCE]
         source_kwargs = [k for k, v in call_kwargs.items() if v is _SOURCE]
-        func = resolver.wrapped_func
-        if not callable(func):
-            return None
 
         def call(source: Any) -> Any:
             a = list(call_args)
@@ -415,6 +458,9 @@ async def _first_done(futures: list[asyncio.Future[Any]]) -> None:
 
 def _close(values: Any) -> None:
     """Close coroutines a failed plan created but will never await."""
+    if isinstance(values, _COROUTINE):
+        values.close()
+        return
     for v in values:
         if isinstance(v, _COROUTINE):
             v.close()
@@ -437,19 +483,25 @@ def _object(fields: list[_Field]) -> Plan:
             return rows
         return [None if i < 0 else rows[i] for i in where]
 
-    async def finish(unique: list[Any], raw: list[list[Any] | None], where: list[int]) -> list[Any]:
-        # 1. the resolvers' own awaitables (all requested already: loaders batch);
+    async def finish(unique: list[Any], raw: list[Any], where: list[int]) -> list[Any]:
+        # 1. the resolvers' own awaitables (all requested already: loaders batch) — whole
+        # columns of batch resolvers and single values of the others;
+        whole = [(fi, vals) for fi, vals in enumerate(raw) if _is_pending(vals)]
         waiting = [
             (fi, i, v)
             for fi, vals in enumerate(raw)
-            if vals is not None
+            if vals is not None and not _is_pending(vals)
             for i, v in enumerate(vals)
             if _is_pending(v)
         ]
-        if waiting:
-            results = await _drive([v for _, _, v in waiting])
-            for (fi, i, _), value in zip(waiting, results, strict=True):
-                raw[fi][i] = value  # type: ignore[index]
+        if whole or waiting:
+            results = await _drive([c for _, c in whole] + [v for _, _, v in waiting])
+            for (fi, _), col in zip(whole, results, strict=False):
+                if not isinstance(col, list) or len(col) != len(unique):
+                    raise _Slow
+                raw[fi] = col
+            for (fi, i, _), value in zip(waiting, results[len(whole) :], strict=True):
+                raw[fi][i] = value
         # 2. every field's sub-plan started before any is awaited; 3. then awaited together.
         columns, later = _complete_columns(fields, unique, raw)
         if later:
@@ -463,7 +515,7 @@ def _object(fields: list[_Field]) -> Plan:
             unique, where = _distinct(values)
         else:
             unique, where = values, []
-        raw: list[list[Any] | None] = []
+        raw: list[Any] = []
         pending = False
         try:
             for f in fields:
@@ -471,6 +523,14 @@ def _object(fields: list[_Field]) -> Plan:
                     raw.append(None)
                     continue
                 resolve = f.resolve
+                if f.call is _MANY:
+                    whole = resolve(unique)
+                    if _is_pending(whole):
+                        pending = True
+                    elif not isinstance(whole, list) or len(whole) != len(unique):
+                        raise _Slow
+                    raw.append(whole)
+                    continue
                 if f.call is None:
                     col = [resolve(v) for v in unique]
                 else:
@@ -527,7 +587,7 @@ async def _finish_later(
 
 
 def _complete_columns(
-    fields: list[_Field], unique: list[Any], raw: list[list[Any] | None]
+    fields: list[_Field], unique: list[Any], raw: list[Any]
 ) -> tuple[list[Any], list[tuple[int, Any]]]:
     """Each field's sub-plan over its column of values; pending ones are returned apart."""
     columns: list[Any] = []

@@ -9,7 +9,7 @@ one windowed statement per group. Results are cached for the request, so a KPI r
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, TypeVar
 
 from sqlalchemy import Row, Select
@@ -36,7 +36,7 @@ def to_connection(nodes: list[N], total: int, window: Window) -> Connection[N]:
 
 def _windowed_loader(
     ctx: GraphQLContext,
-    build: Callable[[Sequence[int], Any], Select[Any]],
+    build: Callable[[str, Any], Select[Any]],
     make_nodes: Callable[[GraphQLContext, list[Row[Any]]], list[Any]],
     prepare: Callable[[GraphQLContext, list[Row[Any]]], Awaitable[None]] | None = None,
 ) -> DataLoader[Key, Connection[Any]]:
@@ -51,7 +51,7 @@ def _windowed_loader(
         results: dict[Key, Connection[Any]] = {}
         for params, parents in groups.items():
             window: Window = params[0]
-            by_parent = await store.children(ctx, parents, lambda chunk, p=params: build(chunk, p))
+            by_parent = await store.children(ctx, parents, build(ctx.dialect, params))
             every = [r for rows in by_parent.values() for r in rows]
             if prepare is not None:
                 await prepare(ctx, every)
@@ -72,10 +72,10 @@ async def _kpis_of(ctx: GraphQLContext, rows: list[Row[Any]]) -> None:
     """The KPIs of a batch of contributions, each fetched and built once per request (200
     KPI rows rather than their columns repeated on 1,000 contribution rows)."""
     cache = t.kpi_cache(ctx)
-    missing = {r.c_kpi_pk for r in rows} - cache.keys()
+    at = store.CONTRIB_KPI_PK
+    missing = {r[at] for r in rows} - cache.keys()
     if missing:
-        for row in (await store.kpis_by(ctx, store.K.pk, sorted(missing))).values():
-            t.kpi_node(ctx, row)
+        t.kpi_nodes(ctx, list((await store.kpis_by(ctx, store.K.pk, sorted(missing))).values()))
 
 
 def contributions_of_epic(ctx: GraphQLContext) -> DataLoader[Key, Connection[t.Contribution]]:
@@ -83,7 +83,7 @@ def contributions_of_epic(ctx: GraphQLContext) -> DataLoader[Key, Connection[t.C
         "contributions_of_epic",
         lambda: _windowed_loader(
             ctx,
-            lambda chunk, params: store.contributions_by_epic(chunk, params[0]),
+            lambda dialect, params: store.contributions_by_epic(dialect, params[0]),
             t.contributions_with_kpi,
             _kpis_of,
         ),
@@ -95,7 +95,7 @@ def contributions_of_kpi(ctx: GraphQLContext) -> DataLoader[Key, Connection[t.Co
         "contributions_of_kpi",
         lambda: _windowed_loader(
             ctx,
-            lambda chunk, params: store.contributions_by_kpi(chunk, params[0], params[1]),
+            lambda dialect, params: store.contributions_by_kpi(dialect, params[0], params[1]),
             t.contributions_with_epic,
         ),
     )
@@ -108,7 +108,7 @@ def measurements_of_kpi(ctx: GraphQLContext) -> DataLoader[Key, Connection[t.Mea
         "measurements_of_kpi",
         lambda: _windowed_loader(
             ctx,
-            lambda chunk, params: store.measurements_by_kpi(chunk, params[1], params[0]),
+            lambda dialect, params: store.measurements_by_kpi(dialect, params[1], params[0]),
             t.measurement_nodes,
         ),
     )
@@ -125,9 +125,7 @@ def all_measurements_of_kpi(
             groups[f].append(kpi_pk)
         results: dict[tuple[int, MeasurementFilter], list[t.Measurement]] = {}
         for f, pks in groups.items():
-            by_kpi = await store.children(
-                ctx, pks, lambda chunk, f=f: store.measurements_by_kpi(chunk, f, None)
-            )
+            by_kpi = await store.children(ctx, pks, store.measurements_by_kpi(ctx.dialect, f, None))
             for pk in pks:
                 results[(pk, f)] = t.measurement_nodes(ctx, by_kpi.get(pk, []))
         return [results[k] for k in keys]
@@ -139,7 +137,7 @@ def scores_of_epic(ctx: GraphQLContext) -> DataLoader[Key, Connection[t.Score]]:
     return ctx.loader(
         "scores_of_epic",
         lambda: _windowed_loader(
-            ctx, lambda chunk, params: store.scores_by_epic(chunk, params[0]), t.score_nodes
+            ctx, lambda dialect, params: store.scores_by_epic(dialect, params[0]), t.score_nodes
         ),
     )
 
@@ -148,7 +146,9 @@ def decisions_of_epic(ctx: GraphQLContext) -> DataLoader[Key, Connection[t.Decis
     return ctx.loader(
         "decisions_of_epic",
         lambda: _windowed_loader(
-            ctx, lambda chunk, params: store.decisions_by_epic(chunk, params[0]), t.decision_nodes
+            ctx,
+            lambda dialect, params: store.decisions_by_epic(dialect, params[0]),
+            t.decision_nodes,
         ),
     )
 
@@ -174,7 +174,7 @@ def _epic_nodes(ctx: GraphQLContext, rows: list[Row[Any]]) -> list[t.Epic]:
 
 
 def _kpi_nodes(ctx: GraphQLContext, rows: list[Row[Any]]) -> list[t.Kpi]:
-    return [t.kpi_node(ctx, r) for r in rows]  # cached per request by pk
+    return t.kpi_nodes(ctx, rows)  # cached per request by pk
 
 
 def epic_by_pk(ctx: GraphQLContext) -> DataLoader[int, t.Epic | None]:

@@ -5,10 +5,16 @@ with `row_number()` / `count(*)` window functions partitioned by the parent, so 
 (`first`/`after`, or `last`) of each parent's children and each parent's total come back in
 one statement (SQLite ≥ 3.25 and PostgreSQL). Core statements only: rows go straight into
 GraphQL types, no ORM identity map in between.
+
+The statements are built once per (dialect, page window, filter) and take the parents as
+one `parents` parameter (`one_of`): on PostgreSQL `= ANY($1)` with an array, so the SQL
+text — and asyncpg's prepared statement — is the same for any number of parents and no
+per-parent placeholder is rendered on each execution; elsewhere an expanding `IN`.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,11 +25,14 @@ from sqlalchemy import (
     Row,
     Select,
     and_,
+    any_,
+    bindparam,
     func,
     null,
     or_,
     select,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.elements import KeyedColumnElement
 
 from ledgerkit.graphql import GraphQLContext
@@ -109,6 +118,7 @@ CONTRIB_COLS = [
     C.created_at.label("c_created_at"),
     C.updated_at.label("c_updated_at"),
 ]
+CONTRIB_KPI_PK = 2  # c_kpi_pk's position in a row that starts with CONTRIB_COLS
 MEAS_COLS = [M.kpi_pk, M.period, M.segment, M.value, M.source, M.version, M.recorded_at]
 SCORE_COLS = list(Score.__table__.c)
 DECISION_COLS = list(Decision.__table__.c)
@@ -133,6 +143,13 @@ def epic_columns(fields: Iterable[str] | None) -> list[Any]:
 
 
 IN_CHUNK = 5000  # parents per statement; a level never has more than 500 × 50 in practice
+
+
+def one_of(column: ColumnElement[Any], dialect: str) -> ColumnElement[bool]:
+    """`column` is one of the statement's `parents` (a list bound at execution)."""
+    if dialect == "postgresql":
+        return column == any_(bindparam("parents", type_=ARRAY(column.type)))
+    return column.in_(bindparam("parents", expanding=True))
 
 
 @dataclass(frozen=True)
@@ -251,27 +268,36 @@ def _windowed(
 async def children(
     ctx: GraphQLContext,
     parents: Sequence[int],
-    build: Any,
+    stmt: Select[Any],
 ) -> dict[int, list[Row[Any]]]:
-    """Run `build(chunk)` for the parents (one statement per IN_CHUNK parents) and group
-    the rows by `gql_parent`."""
+    """Run `stmt` for the parents (IN_CHUNK at a time) and group the rows by `gql_parent`."""
     out: dict[int, list[Row[Any]]] = {}
     unique = list(dict.fromkeys(parents))
     for i in range(0, len(unique), IN_CHUNK):
-        stmt = build(unique[i : i + IN_CHUNK])
-        for row in (await ctx.execute(stmt)).all():
-            out.setdefault(row.gql_parent, []).append(row)
+        rows = (await ctx.execute(stmt, {"parents": unique[i : i + IN_CHUNK]})).all()
+        if not rows:
+            continue
+        at = rows[0]._fields.index("gql_parent")  # by position: cheaper than by name
+        for row in rows:
+            parent = row[at]
+            found = out.get(parent)
+            if found is None:
+                out[parent] = [row]
+            else:
+                found.append(row)
     return out
 
 
-def contributions_by_epic(epic_pks: Sequence[int], window: Window) -> Select[Any]:
+@functools.lru_cache(maxsize=256)
+def contributions_by_epic(dialect: str, window: Window) -> Select[Any]:
     """Each epic's contributions (creation order); their KPIs are fetched apart, once."""
-    return _windowed(CONTRIB_COLS, C.epic_pk, [C.pk], [C.epic_pk.in_(epic_pks)], window)
+    return _windowed(CONTRIB_COLS, C.epic_pk, [C.pk], [one_of(C.epic_pk, dialect)], window)
 
 
-def contributions_by_kpi(kpi_pks: Sequence[int], window: Window, archived: bool) -> Select[Any]:
+@functools.lru_cache(maxsize=256)
+def contributions_by_kpi(dialect: str, window: Window, archived: bool) -> Select[Any]:
     """Each KPI's contributions (creation order) with their epic's columns."""
-    conds: list[ColumnElement[bool]] = [C.kpi_pk.in_(kpi_pks)]
+    conds: list[ColumnElement[bool]] = [one_of(C.kpi_pk, dialect)]
     if not archived:
         conds.append(E.status != "archived")
     return _windowed(
@@ -284,10 +310,10 @@ def contributions_by_kpi(kpi_pks: Sequence[int], window: Window, archived: bool)
     )
 
 
-def measurement_conditions(kpi_pks: Sequence[int], f: MeasurementFilter) -> list[Any]:
+def measurement_conditions(dialect: str, f: MeasurementFilter) -> list[Any]:
     """The REST filters of `GET /v1/kpis/{slug}/measurements`: periods, segment, and the
     bitemporal `as_of` (the version known then: recorded_at <= T < superseded_at)."""
-    conds: list[Any] = [M.kpi_pk.in_(kpi_pks)]
+    conds: list[Any] = [one_of(M.kpi_pk, dialect)]
     if f.as_of is None:
         conds.append(M.superseded_at.is_(None))
     else:
@@ -304,57 +330,55 @@ def measurement_conditions(kpi_pks: Sequence[int], f: MeasurementFilter) -> list
     return conds
 
 
-def measurements_by_kpi(
-    kpi_pks: Sequence[int], f: MeasurementFilter, window: Window | None
-) -> Select[Any]:
+@functools.lru_cache(maxsize=256)
+def measurements_by_kpi(dialect: str, f: MeasurementFilter, window: Window | None) -> Select[Any]:
     """Each KPI's measurements by (period, segment); `window` None means all of them."""
+    conds = measurement_conditions(dialect, f)
     if window is None:
         return (
             select(*MEAS_COLS, M.kpi_pk.label("gql_parent"))
-            .where(*measurement_conditions(kpi_pks, f))
+            .where(*conds)
             .order_by(M.kpi_pk, M.period, M.segment)
         )
-    return _windowed(
-        MEAS_COLS, M.kpi_pk, [M.period, M.segment], measurement_conditions(kpi_pks, f), window
-    )
+    return _windowed(MEAS_COLS, M.kpi_pk, [M.period, M.segment], conds, window)
 
 
-def scores_by_epic(epic_pks: Sequence[int], window: Window) -> Select[Any]:
-    return _windowed(
-        SCORE_COLS,
-        S.epic_pk,
-        [S.pk],
-        [S.epic_pk.in_(epic_pks)],
-        window,
-    )
+@functools.lru_cache(maxsize=256)
+def scores_by_epic(dialect: str, window: Window) -> Select[Any]:
+    return _windowed(SCORE_COLS, S.epic_pk, [S.pk], [one_of(S.epic_pk, dialect)], window)
 
 
-def decisions_by_epic(epic_pks: Sequence[int], window: Window) -> Select[Any]:
-    return _windowed(
-        DECISION_COLS,
-        D.epic_pk,
-        [D.pk],
-        [D.epic_pk.in_(epic_pks)],
-        window,
-    )
+@functools.lru_cache(maxsize=256)
+def decisions_by_epic(dialect: str, window: Window) -> Select[Any]:
+    return _windowed(DECISION_COLS, D.epic_pk, [D.pk], [one_of(D.epic_pk, dialect)], window)
+
+
+@functools.lru_cache(maxsize=64)
+def _by_column(table: str, column: str, dialect: str) -> Select[Any]:
+    cols, c = (EPIC_COLS, E) if table == "epics" else (KPI_COLS, K)
+    return select(*cols).where(one_of(c[column], dialect))
+
+
+async def _rows_by(
+    ctx: GraphQLContext, table: str, column: Any, values: Sequence[Any]
+) -> dict[Any, Row[Any]]:
+    stmt = _by_column(table, column.key, ctx.dialect)
+    out: dict[Any, Row[Any]] = {}
+    unique = list(dict.fromkeys(values))
+    for i in range(0, len(unique), IN_CHUNK):
+        rows = (await ctx.execute(stmt, {"parents": unique[i : i + IN_CHUNK]})).all()
+        if rows:
+            at = rows[0]._fields.index(column.key)
+            for row in rows:
+                out[row[at]] = row
+    return out
 
 
 async def epics_by(ctx: GraphQLContext, column: Any, values: Sequence[Any]) -> dict[Any, Row[Any]]:
     """Epics by pk, id or key (a dict keyed by that column's value)."""
-    out: dict[Any, Row[Any]] = {}
-    unique = list(dict.fromkeys(values))
-    for i in range(0, len(unique), IN_CHUNK):
-        rows = await ctx.execute(select(*EPIC_COLS).where(column.in_(unique[i : i + IN_CHUNK])))
-        for row in rows.all():
-            out[getattr(row, column.key)] = row
-    return out
+    return await _rows_by(ctx, "epics", column, values)
 
 
 async def kpis_by(ctx: GraphQLContext, column: Any, values: Sequence[Any]) -> dict[Any, Row[Any]]:
-    out: dict[Any, Row[Any]] = {}
-    unique = list(dict.fromkeys(values))
-    for i in range(0, len(unique), IN_CHUNK):
-        rows = await ctx.execute(select(*KPI_COLS).where(column.in_(unique[i : i + IN_CHUNK])))
-        for row in rows.all():
-            out[getattr(row, column.key)] = row
-    return out
+    """KPIs by pk or slug (a dict keyed by that column's value)."""
+    return await _rows_by(ctx, "kpis", column, values)

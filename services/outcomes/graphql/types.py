@@ -31,6 +31,7 @@ from ledgerkit.graphql import (
     check_first,
     decode_offset,
 )
+from ledgerkit.graphql_many import load_all, many
 from ledgerkit.graphql_scalars import DecimalText, Money, Period
 from ledgerkit.money import decimal_str
 from outcomes.graphql import loaders
@@ -160,6 +161,61 @@ class ValuePerUnit:
     per: str
 
 
+# ---- level-at-once forms of the list resolvers (`ledgerkit.graphql_many`) ------------
+# Each does what its resolver does for one object, for every object of a level at once,
+# through the same loader (so the plain resolvers, used on graphql-core's path, agree).
+
+
+def _epic_contributions_many(
+    epics: list[Epic], info: Ctx, first: int | None = None, after: str | None = None
+) -> Any:
+    window = window_of(first, after)
+    return load_all(loaders.contributions_of_epic(info.context), [(e.pk, (window,)) for e in epics])
+
+
+async def _epic_kpis_many(
+    epics: list[Epic], info: Ctx, first: int | None = None, after: str | None = None
+) -> list[Connection[Kpi]]:
+    pages = await _epic_contributions_many(epics, info, first, after)
+    return [_map_connection(page, _KPI_OF) for page in pages]
+
+
+def _epic_scores_many(
+    epics: list[Epic], info: Ctx, first: int | None = None, after: str | None = None
+) -> Any:
+    window = window_of(first, after)
+    return load_all(loaders.scores_of_epic(info.context), [(e.pk, (window,)) for e in epics])
+
+
+def _epic_decisions_many(
+    epics: list[Epic],
+    info: Ctx,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+) -> Any:
+    window = window_of(first, after, last)
+    return load_all(loaders.decisions_of_epic(info.context), [(e.pk, (window,)) for e in epics])
+
+
+def _kpi_measurements_many(
+    kpis: list[Kpi],
+    info: Ctx,
+    period_from: Period | None = None,
+    period_to: Period | None = None,
+    segment: str | None = None,
+    as_of: datetime | None = None,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+) -> Any:
+    params = (
+        window_of(first, after, last),
+        MeasurementFilter(period_from, period_to, segment, as_of),
+    )
+    return load_all(loaders.measurements_of_kpi(info.context), [(k.pk, params) for k in kpis])
+
+
 # ---- entities --------------------------------------------------------------------------
 
 
@@ -193,14 +249,16 @@ class Epic:
         return Hypothesis.of(self.hypothesis_data)
 
     @strawberry.field(description="The KPIs this epic contributes to (contribution order).")
+    @many(_epic_kpis_many)
     async def kpis(
         self, info: Ctx, first: int | None = None, after: str | None = None
     ) -> Connection[Kpi]:
         window = window_of(first, after)
         page = await loaders.contributions_of_epic(info.context).load((self.pk, (window,)))
-        return _map_connection(page, lambda c: c.kpi_node)
+        return _map_connection(page, _KPI_OF)
 
     @strawberry.field(description="The epic's KPI links: expected uplift, claimed share.")
+    @many(_epic_contributions_many)
     async def contributions(
         self, info: Ctx, first: int | None = None, after: str | None = None
     ) -> Connection[Contribution]:
@@ -234,6 +292,7 @@ class Epic:
         return loaders.to_connection(page, len(rows), window)
 
     @strawberry.field(description="Value-council scores of this epic (creation order).")
+    @many(_epic_scores_many)
     async def scores(
         self, info: Ctx, first: int | None = None, after: str | None = None
     ) -> Connection[Score]:
@@ -241,6 +300,7 @@ class Epic:
         return await loaders.scores_of_epic(info.context).load((self.pk, (window,)))
 
     @strawberry.field(description="The epic's decision log (oldest first; `last: 1` = latest).")
+    @many(_epic_decisions_many)
     async def decisions(
         self,
         info: Ctx,
@@ -313,6 +373,7 @@ class Kpi:
         "`last: 12` gives the 12 most recent (per KPI, fetched once for every KPI of the "
         "query). Filters as `GET /v1/kpis/{slug}/measurements`."
     )
+    @many(_kpi_measurements_many)
     async def measurements(
         self,
         info: Ctx,
@@ -438,6 +499,9 @@ class Change:
 # ---- builders (rows → types) -----------------------------------------------------------
 
 
+_KPI_OF = operator.attrgetter("kpi_node")
+
+
 def _map_connection(page: Connection[Any], fn: Any) -> Connection[Any]:
     from ledgerkit.graphql import Edge
 
@@ -548,47 +612,106 @@ def epic_node(ctx: GraphQLContext | None, r: Any) -> Epic:
     return epic_nodes([r])[0]
 
 
+_KPI_NAMES = (
+    "pk",
+    "slug",
+    "name",
+    "stream",
+    "unit",
+    "direction",
+    "cadence",
+    "baseline_value",
+    "baseline_as_of",
+    "baseline_source",
+    "baseline_agreed_by",
+    "baseline_agreed_at",
+    "target_value",
+    "target_due",
+    "value_per_unit_amount",
+    "value_per_unit_currency",
+    "value_per_unit_per",
+    "owners",
+    "scorecard_line",
+    "version",
+    "created_at",
+    "updated_at",
+)
+
+
+def _kpis_from(rows: Sequence[Any]) -> list[Kpi]:
+    """`Kpi`s from rows (or ORM `Kpi`s), read by position (`_columns`)."""
+    out: list[Kpi] = []
+    for (
+        pk,
+        slug,
+        name,
+        stream,
+        unit,
+        direction,
+        cadence,
+        baseline_value,
+        baseline_as_of,
+        baseline_source,
+        baseline_agreed_by,
+        baseline_agreed_at,
+        target_value,
+        target_due,
+        vpu_amount,
+        vpu_currency,
+        vpu_per,
+        owners,
+        scorecard_line,
+        version,
+        created_at,
+        updated_at,
+    ) in _columns(rows, _KPI_NAMES):
+        baseline = None
+        if baseline_value is not None and baseline_as_of is not None:
+            baseline = Baseline(
+                value=_dec(baseline_value) or _ZERO,
+                as_of=baseline_as_of,
+                source=baseline_source,
+                agreed_by=baseline_agreed_by,
+                agreed_at=baseline_agreed_at or updated_at,
+            )
+        target = (
+            Target(value=_dec(target_value) or _ZERO, due=target_due)
+            if target_value is not None
+            else None
+        )
+        vpu = (
+            ValuePerUnit(
+                amount=_dec(vpu_amount) or _ZERO,
+                currency=vpu_currency or "USD",
+                per=vpu_per or "year",
+            )
+            if vpu_amount is not None
+            else None
+        )
+        out.append(
+            Kpi(
+                pk=pk,
+                slug=slug,
+                name=name,
+                stream=stream,
+                unit=unit,
+                direction=direction,
+                cadence=cadence,
+                baseline=baseline,
+                target=target,
+                value_per_unit=vpu,
+                owners=list(owners or []),
+                scorecard_line=scorecard_line,
+                version=version,
+                created_at=created_at,
+                updated_at=updated_at,
+            )
+        )
+    return out
+
+
 def _kpi_from(r: Any) -> Kpi:
-    baseline = None
-    if r.baseline_value is not None and r.baseline_as_of is not None:
-        baseline = Baseline(
-            value=_dec(r.baseline_value) or _ZERO,
-            as_of=r.baseline_as_of,
-            source=r.baseline_source,
-            agreed_by=r.baseline_agreed_by,
-            agreed_at=r.baseline_agreed_at or r.updated_at,
-        )
-    target = (
-        Target(value=_dec(r.target_value) or _ZERO, due=r.target_due)
-        if r.target_value is not None
-        else None
-    )
-    vpu = (
-        ValuePerUnit(
-            amount=_dec(r.value_per_unit_amount) or _ZERO,
-            currency=r.value_per_unit_currency or "USD",
-            per=r.value_per_unit_per or "year",
-        )
-        if r.value_per_unit_amount is not None
-        else None
-    )
-    return Kpi(
-        pk=r.pk,
-        slug=r.slug,
-        name=r.name,
-        stream=r.stream,
-        unit=r.unit,
-        direction=r.direction,
-        cadence=r.cadence,
-        baseline=baseline,
-        target=target,
-        value_per_unit=vpu,
-        owners=list(r.owners or []),
-        scorecard_line=r.scorecard_line,
-        version=r.version,
-        created_at=r.created_at,
-        updated_at=r.updated_at,
-    )
+    return _kpis_from([r])[0]
 
 
 def kpi_cache(ctx: GraphQLContext) -> dict[int, Kpi]:
@@ -601,11 +724,18 @@ def kpi_node(ctx: GraphQLContext | None, r: Any) -> Kpi:
     """One `Kpi` object per KPI per request, however many epics reach it."""
     if ctx is None:
         return _kpi_from(r)
+    return kpi_nodes(ctx, [r])[0]
+
+
+def kpi_nodes(ctx: GraphQLContext, rows: Sequence[Any]) -> list[Kpi]:
+    """`kpi_node` for a batch of rows: the ones not built yet in this request are built
+    in one call."""
     cache = kpi_cache(ctx)
-    node = cache.get(r.pk)
-    if node is None:
-        node = cache[r.pk] = _kpi_from(r)
-    return node
+    new = [r for r in rows if r.pk not in cache]
+    if new:
+        for node in _kpis_from(new):
+            cache.setdefault(node.pk, node)
+    return [cache[r.pk] for r in rows]
 
 
 _CONTRIBUTION_NAMES = (

@@ -33,6 +33,8 @@ QUERIES: list[tuple[str, dict[str, Any]]] = [
                      edges { cursor node { period value segment version } } }
                    latestMeasurement { period value } } } } }
                decisions(last: 1) { edges { node { decision decidedOn } } }
+               scores(first: 2) { totalCount edges { node { total } } }
+               kpis(first: 1) { pageInfo { hasNextPage } edges { node { slug } } }
                latestDecision { decision } } } } }""",
         {"first": 40},
     ),
@@ -54,6 +56,13 @@ QUERIES: list[tuple[str, dict[str, Any]]] = [
         {},
     ),
     ("{ decisions(first: 4) { edges { node { id decision epic { key } } } } }", {}),
+    (
+        # A batch resolver (`ledgerkit.graphql_many`) refusing its arguments: the error at
+        # each object's path, as graphql-core gives it.
+        """{ kpis(first: 2) { edges { node { slug
+               measurements(last: 501) { totalCount } } } } }""",
+        {},
+    ),
 ]
 
 
@@ -89,5 +98,8 @@ async def test_fast_path_answers_like_graphql_core(
     data, errors = fast
     if index == 2:  # the error nulls its non-null parents up to the root, both ways
         assert errors and errors[0][1][:3] == ("epics", "edges", 0)
+    elif index == 4:  # the argument error at the field's path, both ways
+        assert errors and errors[0][1][-1] == "measurements"
+        assert "`last` must be between 0 and 500" in errors[0][0]
     else:
         assert data is not None and not errors
