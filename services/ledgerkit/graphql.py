@@ -62,6 +62,10 @@ class GraphQLContext(BaseContext):
 
     principal: Principal | None = None
     loaders: dict[str, Any] = field(default_factory=dict)
+    # The answer will be encoded by orjson (the HTTP path): the executor may then hand an
+    # object completed once but reached many times (a KPI under 1,000 contributions) over
+    # as one pre-encoded `orjson.Fragment` rather than have it encoded 1,000 times.
+    json_fragments: bool = False
     db: Database | None = None
     _conn: AsyncConnection | None = field(default=None, repr=False)
     _session: AsyncSession | None = field(default=None, repr=False)
@@ -373,6 +377,8 @@ class LedgerGraphQLRouter(GraphQLRouter[Any, Any]):
         root_value: Any,
         request_data: Any,
     ) -> ExecutionResult:
+        if isinstance(context, GraphQLContext):
+            context.json_fragments = True  # encoded by `encode_json` (orjson)
         cache = self.answer_cache
         principal = getattr(context, "principal", None)
         key = None

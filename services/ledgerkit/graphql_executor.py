@@ -27,6 +27,7 @@ import operator
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import orjson
 from graphql import (
     GraphQLList,
     GraphQLNonNull,
@@ -82,6 +83,7 @@ class FastCompletionExecutor(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._plans: dict[tuple[int, int], Any] = {}
+        self._fragments = getattr(self.context_value, "json_fragments", False) is True
         manager = self.middleware_manager
         # Strawberry passes a manager even with no middleware (field-level `resolve` hooks
         # of schema extensions): plans call resolvers directly only when there is none.
@@ -204,7 +206,7 @@ class FastCompletionExecutor(StrawberryGraphQLCoreExecutionContext):
                 fields.append(_Field(response_key, direct, None, sub))
             else:
                 fields.append(_Field(response_key, resolve, (info, args), sub))
-        return _object(fields)
+        return _object(fields, self._fragments)
 
     def _converted(
         self, field_def: Any, info: GraphQLResolveInfo[Any], args: dict[str, Any]
@@ -466,10 +468,11 @@ def _close(values: Any) -> None:
             v.close()
 
 
-def _object(fields: list[_Field]) -> Plan:
+def _object(fields: list[_Field], fragments: bool = False) -> Plan:
     """Complete objects: each field read for every (distinct) object at once. Within a
     request the same object completed with the same selection gives the same answer (read
-    resolvers over request-cached loaders), so it is completed once and shared."""
+    resolvers over request-cached loaders), so it is completed once and shared — and, when
+    the answer goes to orjson (`fragments`), encoded once too."""
     keys = [f.key for f in fields]
     # Worth sharing only when a field runs a resolver (e.g. a KPI's measurements); objects
     # of plain attributes are cheaper to complete twice than to look up.
@@ -478,9 +481,11 @@ def _object(fields: list[_Field]) -> Plan:
     )
 
     def build(unique: list[Any], columns: list[list[Any]], where: list[int]) -> list[Any]:
-        rows = _dicts(keys, columns)
+        rows: list[Any] = _dicts(keys, columns)
         if not where:
             return rows
+        if fragments and len(unique) < len(where):
+            rows = [orjson.Fragment(orjson.dumps(r)) for r in rows]
         return [None if i < 0 else rows[i] for i in where]
 
     async def finish(unique: list[Any], raw: list[Any], where: list[int]) -> list[Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 import strawberry
 from strawberry.schema.config import StrawberryConfig
@@ -95,6 +96,11 @@ async def test_fast_path_answers_like_graphql_core(
     fast = await _run(build_schema(outcomes_settings), app, query, variables)
     plain = await _run(_plain_schema(), app, query, variables)
     assert fast == plain
+    # Over HTTP the fast path may hand shared objects over pre-encoded (orjson fragments):
+    # the JSON answer is the same.
+    r = await gql_client.post("/graphql", json={"query": query, "variables": variables})
+    assert r.status_code == 200, r.text
+    assert r.json()["data"] == orjson.loads(orjson.dumps(plain[0]))
     data, errors = fast
     if index == 2:  # the error nulls its non-null parents up to the root, both ways
         assert errors and errors[0][1][:3] == ("epics", "edges", 0)
