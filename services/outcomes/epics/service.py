@@ -7,7 +7,9 @@ They only `flush()`; the caller's unit of work commits.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -172,6 +174,16 @@ def _duplicate(key: str) -> DuplicateEpicKey:
     return DuplicateEpicKey(f"An epic with the key {key!r} already exists.", key=key)
 
 
+@dataclass(frozen=True, slots=True)
+class NewEpic:
+    """One epic to create: its validated fields, who creates it, and (webhooks only) the
+    source bookkeeping (`SOURCE_FIELDS`)."""
+
+    data: EpicCreate
+    actor: str
+    source_fields: dict[str, Any] | None = None
+
+
 async def create_epic(
     session: AsyncSession,
     data: EpicCreate,
@@ -180,19 +192,62 @@ async def create_epic(
     source_fields: dict[str, Any] | None = None,
 ) -> Epic:
     """Create an epic (409 `DuplicateEpicKey` when the key is taken, even under a race)."""
-    if await store.key_exists(session, data.key):
-        raise _duplicate(data.key)
+    (epic,) = await create_epics(session, [NewEpic(data, actor, source_fields)])
+    return epic
+
+
+async def create_epics(
+    session: AsyncSession,
+    new: Sequence[NewEpic],
+    *,
+    each: Callable[[int, Epic], Awaitable[None]] | None = None,
+) -> list[Epic]:
+    """Create epics exactly as if `create_epic` were called for each in turn, in a fixed
+    number of statements (a webhook batch creates many at once): one key check for all
+    the keys, one INSERT of all the epics (RETURNING their pks), one of all their stream
+    rows. Then, in order, each epic's `created` change entry, followed by `each(i, epic)`
+    when given (a webhook links the epic's KPIs there), so the change log reads entry for
+    entry as it would one by one.
+
+    `DuplicateEpicKey` names the first key that is taken or repeated in `new`; it is
+    raised before anything is written (or at the INSERT, under a race)."""
+    if not new:
+        return []
+    keys = [n.data.key for n in new]
+    taken = await store.keys_taken(session, keys)
+    seen: set[str] = set()
+    for key in keys:
+        if key in taken or key in seen:  # one by one, the repeat would find the first
+            raise _duplicate(key)
+        seen.add(key)
     now = utcnow()
+    epics = [_new_epic(n, now) for n in new]
+    session.add_all(epics)  # the unit of work sends them as one multi-row INSERT
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # a concurrent writer took a key after the check
+        if len(keys) == 1:
+            raise _duplicate(keys[0]) from exc
+        raise DuplicateEpicKey(
+            f"An epic with one of the keys {', '.join(map(repr, keys))} was created meanwhile.",
+            keys=keys,
+        ) from exc
+    await store.add_streams(session, [(epic.pk, epic.streams) for epic in epics])
+    for i, (n, epic) in enumerate(zip(new, epics, strict=True)):
+        _record(session, epic, n.actor, "created")
+        if each is not None:
+            await each(i, epic)
+    return epics
+
+
+def _new_epic(new: NewEpic, now: datetime) -> Epic:
+    """The row for a new epic: the create rules' fields, version 1, no warnings unless the
+    source says so."""
     epic = Epic(version=1, created_at=now, updated_at=now, warnings=[])
-    _apply_fields(epic, data.model_dump(include=set(WRITABLE_FIELDS)))
+    _apply_fields(epic, new.data.model_dump(include=set(WRITABLE_FIELDS)))
     if epic.status == "archived":
         epic.archived_at = now
-    _apply_source_fields(epic, source_fields)
-    session.add(epic)
-    await _flush(session, data.key)
-    await store.set_streams(session, epic.pk, epic.streams, new=True)
-    await session.flush()
-    _record(session, epic, actor, "created")
+    _apply_source_fields(epic, new.source_fields)
     return epic
 
 

@@ -36,29 +36,39 @@ async def lock(session: AsyncSession, epic: Epic) -> Epic:
 
 
 _INSERT_STREAMS = insert(EpicStream.metadata.tables[EpicStream.__tablename__])
-# Built once: on every create (REST, GraphQL, webhooks) building it cost as much as running it.
-_KEY_TAKEN = select(Epic.pk).where(Epic.key == bindparam("key")).limit(1)
+# Built once: on every create (REST, GraphQL, webhooks) building them cost as much as running
+# them (the expanding IN is rendered per number of keys at execution, from the cache).
+_KEYS_TAKEN = select(Epic.key).where(Epic.key.in_(bindparam("keys", expanding=True)))
 _KEY_TAKEN_BY_OTHER = (
     select(Epic.pk).where(Epic.key == bindparam("key"), Epic.pk != bindparam("pk")).limit(1)
 )
 
 
-async def key_exists(session: AsyncSession, key: str, *, other_than: int | None = None) -> bool:
-    if other_than is None:
-        return (await session.scalar(_KEY_TAKEN, {"key": key})) is not None
+async def keys_taken(session: AsyncSession, keys: Sequence[str]) -> set[str]:
+    """Which of `keys` existing epics already use (one statement for any number)."""
+    if not keys:
+        return set()
+    return set((await session.scalars(_KEYS_TAKEN, {"keys": sorted(set(keys))})).all())
+
+
+async def key_exists(session: AsyncSession, key: str, *, other_than: int) -> bool:
+    """Whether an epic other than `other_than` uses `key` (a re-key)."""
     params = {"key": key, "pk": other_than}
     return (await session.scalar(_KEY_TAKEN_BY_OTHER, params)) is not None
 
 
-async def set_streams(
-    session: AsyncSession, epic_pk: int, streams: Sequence[str], *, new: bool = False
-) -> None:
-    """Mirror the epic's `streams` list into `epic_streams` (the indexed filter table);
-    `new`: the epic was just inserted, so it has no rows to delete yet."""
-    if not new:
-        await session.execute(delete(EpicStream).where(EpicStream.epic_pk == epic_pk))
-    if streams:  # Core, not ORM objects: nothing reads them back; no unit-of-work flush
-        await session.execute(_INSERT_STREAMS, [{"epic_pk": epic_pk, "stream": s} for s in streams])
+async def set_streams(session: AsyncSession, epic_pk: int, streams: Sequence[str]) -> None:
+    """Mirror the epic's `streams` list into `epic_streams` (the indexed filter table)."""
+    await session.execute(delete(EpicStream).where(EpicStream.epic_pk == epic_pk))
+    await add_streams(session, [(epic_pk, streams)])
+
+
+async def add_streams(session: AsyncSession, epics: Sequence[tuple[int, Sequence[str]]]) -> None:
+    """The `epic_streams` rows of epics that have none yet (just inserted), as (pk, streams),
+    in one statement for all of them."""
+    rows = [{"epic_pk": pk, "stream": s} for pk, streams in epics for s in streams]
+    if rows:  # Core, not ORM objects: nothing reads them back; no unit-of-work flush
+        await session.execute(_INSERT_STREAMS, rows)
 
 
 def filtered(stmt: Select[Any], f: EpicFilters) -> Select[Any]:

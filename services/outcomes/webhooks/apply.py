@@ -7,6 +7,7 @@ archive or restore, and which fields the source owns.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,8 +18,9 @@ from ledgerkit.timeutil import as_utc, iso_utc
 from outcomes.epics.errors import DuplicateEpicKey
 from outcomes.epics.schemas import EpicCreate
 from outcomes.epics.service import (
+    NewEpic,
     archive_epic,
-    create_epic,
+    create_epics,
     restore_epic,
     update_epic,
     validation_failed,
@@ -182,6 +184,36 @@ async def apply_event(
     config: WebhookConfig,
     lookups: Lookups = SINGLE,
 ) -> Outcome:
+    step = await apply_or_plan(session, pk, event, config, lookups)
+    if isinstance(step, Creation):
+        (outcome,) = await create_all(session, [step])
+        return outcome
+    return step
+
+
+@dataclass(frozen=True)
+class Creation:
+    """An event that creates its item's epic: decided, validated and its warnings worked
+    out, but not written yet. `apply_event` writes it at once; the batcher writes a run of
+    consecutive ones together (`create_all`)."""
+
+    epic: NewEpic
+    links: links.LinkPlan
+
+
+async def apply_or_plan(
+    session: AsyncSession,
+    pk: int,
+    event: SourceEvent,
+    config: WebhookConfig,
+    lookups: Lookups = SINGLE,
+) -> Outcome | Creation:
+    """`apply_event` short of creating an epic: any other outcome is applied and returned;
+    a create comes back as a `Creation` for the caller to write.
+
+    For an item that has no epic this reads only the dedupe hits, the item's epic and the
+    KPI slugs, and writes nothing: the batcher relies on that to decide a run of such
+    events before writing their epics together."""
     if event.action == "ignore" or event.item_id is None:
         return Outcome("ignored", event.note, None)
     await lookups.lock_item(session, event)
@@ -212,51 +244,60 @@ async def apply_event(
     plan = await links.plan_links(session, epic, kpis, before)
     warnings += plan.warnings
     if epic is None:
-        epic = await _create(session, event, fields, warnings)
-        note = "epic created"
-    else:
-        await _update(session, epic, event, fields, warnings)
-        note = "epic restored and updated" if event.action == "restore" else "epic updated"
+        return Creation(_new_epic(event, fields, warnings), plan)
+    await _update(session, epic, event, fields, warnings)
     await links.apply_links(session, epic, plan, actor=event.source)
+    note = "epic restored and updated" if event.action == "restore" else "epic updated"
     return Outcome("processed", note, epic.id)
 
 
-async def _create(
-    session: AsyncSession,
-    event: SourceEvent,
-    fields: dict[str, Any],
-    warnings: list[dict[str, Any]],
-) -> Epic:
-    assert event.key is not None
+def _new_epic(
+    event: SourceEvent, fields: dict[str, Any], warnings: list[dict[str, Any]]
+) -> NewEpic:
     try:
         data = EpicCreate.model_validate(
             {**fields, "source": event.source, "source_id": event.item_id}
         )
     except ValidationError as exc:
         raise validation_failed(exc, ("epic",)) from exc
+    source_fields = _source_fields(event, _merge_warnings(None, event.source, warnings))
+    return NewEpic(data, event.source, source_fields)
+
+
+async def create_all(session: AsyncSession, creations: Sequence[Creation]) -> list[Outcome]:
+    """Write decided creations, in order, with the epics service's bulk create; each
+    epic's KPI links are made right after its own `created` entry, as one by one."""
+
+    async def link(i: int, epic: Epic) -> None:
+        creation = creations[i]
+        await links.apply_links(session, epic, creation.links, actor=creation.epic.actor)
+
     try:
-        return await create_epic(
-            session,
-            data,
-            event.source,
-            source_fields=_source_fields(event, _merge_warnings(None, event.source, warnings)),
-        )
+        epics = await create_epics(session, [c.epic for c in creations], each=link)
     except DuplicateEpicKey as exc:
-        # Checked by create_epic (no extra query on the happy path); say who holds the key.
-        try:
-            taken = await store.epic_by_key(session, event.key)
-        except Exception:  # the transaction may be aborted (a race at INSERT)
-            taken = None
-        holder = (
-            f"epic {taken.id} (source {taken.source}"
-            f"{', id ' + taken.source_id if taken.source_id else ''})"
-            if taken
-            else "another epic"
-        )
-        raise EpicKeyConflict(
-            f"the key {event.key} is already used by {holder}; change that epic's key, then "
-            "replay this delivery"
-        ) from exc
+        raise await _key_conflict(session, exc) from exc
+    return [Outcome("processed", "epic created", epic.id) for epic in epics]
+
+
+async def _key_conflict(session: AsyncSession, exc: DuplicateEpicKey) -> EpicKeyConflict:
+    """Say who holds the key (checked by `create_epics`: no extra query on the happy path)."""
+    key = exc.extra.get("key")
+    if key is None:  # several keys, one of them taken by a concurrent writer at INSERT
+        return EpicKeyConflict(f"{exc.detail} Replay this delivery.")
+    try:
+        taken = await store.epic_by_key(session, key)
+    except Exception:  # the transaction may be aborted (a race at INSERT)
+        taken = None
+    holder = (
+        f"epic {taken.id} (source {taken.source}"
+        f"{', id ' + taken.source_id if taken.source_id else ''})"
+        if taken
+        else "another epic"
+    )
+    return EpicKeyConflict(
+        f"the key {key} is already used by {holder}; change that epic's key, then "
+        "replay this delivery"
+    )
 
 
 async def _update(

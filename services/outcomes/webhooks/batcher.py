@@ -39,7 +39,14 @@ from ledgerkit.db import Database
 from ledgerkit.timeutil import utcnow
 from outcomes.models import Epic
 from outcomes.webhooks import service, store
-from outcomes.webhooks.apply import Lookups, Outcome, apply_event, kpi_slugs
+from outcomes.webhooks.apply import (
+    Creation,
+    Lookups,
+    Outcome,
+    apply_or_plan,
+    create_all,
+    kpi_slugs,
+)
 from outcomes.webhooks.config import WebhookConfig
 from outcomes.webhooks.events import SourceEvent
 from outcomes.webhooks.service import Accepted, Prepared
@@ -285,8 +292,8 @@ async def _fail_all(
             )
     except Exception as mark_exc:
         log.warning("webhook_mark_failed_unavailable", error=repr(mark_exc)[:500])
-    for w in batch:
-        _settle(w, exc=service.unavailable(exc))
+    for w, (_, delivery_id) in zip(batch, stored, strict=True):
+        _settle(w, exc=service.unavailable(exc, delivery_id))
 
 
 class BatchLookups(Lookups):
@@ -349,9 +356,17 @@ class BatchLookups(Lookups):
             return {s for s in slugs if s in self.kpis_known}
         return await super().existing_kpis(session, slugs)
 
-    def applied(self, event: SourceEvent, delivery_id: str, outcome: Outcome) -> None:
-        if outcome.status in store.DONE_STATUSES:
+    def applied(self, event: SourceEvent, delivery_id: str, status: str) -> None:
+        if status in store.DONE_STATUSES:
             self.done.setdefault((event.source, event.dedupe_key), delivery_id)
+
+    def without_epic(self, event: SourceEvent) -> bool:
+        """Deciding `event` cannot touch an epic: it is ignored unread, or it is the first
+        of its item in the batch and the item had no epic when the batch was read."""
+        if event.action == "ignore" or event.item_id is None:
+            return True
+        key = (event.source, event.item_id)
+        return key in self.fresh and key not in self.epics
 
 
 async def process_batch(
@@ -362,15 +377,45 @@ async def process_batch(
     locked: asyncio.Event | None = None,
 ) -> list[Outcome]:
     """Apply stored deliveries in order in one transaction; raises (nothing applied) if
-    any of them does. `locked` is set as soon as the items are locked."""
+    any of them does. `locked` is set as soon as the items are locked.
+
+    Consecutive creates of new epics are written together (`create_all`: one key check,
+    one INSERT of the epics, one of their stream rows). That is the same as one by one
+    because a create is held back only while the events after it are of items that had no
+    epic and are not being created — deciding those writes nothing and reads nothing the
+    held creates write (`apply_or_plan`) — and any other event writes the held creates
+    first, so every event still sees the ledger as the earlier ones left it, and the
+    change log gets the same entries in the same order."""
     async with db.session(write=True) as session:
         lookups = await BatchLookups.load(session, events, config, locked)
-        outcomes: list[Outcome] = []
-        for (pk, delivery_id), event in zip(stored, events, strict=True):
-            outcome = await apply_event(session, pk, event, config, lookups)
-            lookups.applied(event, delivery_id, outcome)
-            outcomes.append(outcome)
+        outcomes: list[Outcome | None] = [None] * len(events)
+        held: dict[int, Creation] = {}  # by position in the batch, in order
+        held_items: set[tuple[str, str | None]] = set()
+
+        async def write_held() -> None:
+            created = await create_all(session, list(held.values()))
+            for i, outcome in zip(held, created, strict=True):
+                outcomes[i] = outcome
+            held.clear()
+            held_items.clear()
+
+        for i, ((pk, delivery_id), event) in enumerate(zip(stored, events, strict=True)):
+            item = (event.source, event.item_id)
+            if held and (item in held_items or not lookups.without_epic(event)):
+                await write_held()
+            step = await apply_or_plan(session, pk, event, config, lookups)
+            if isinstance(step, Creation):
+                held[i] = step
+                held_items.add(item)
+                lookups.applied(event, delivery_id, "processed")
+            else:
+                outcomes[i] = step
+                lookups.applied(event, delivery_id, step.status)
+        if held:
+            await write_held()
         now = utcnow()
+        done = [o for o in outcomes if o is not None]
+        assert len(done) == len(events)
         rows: list[dict[str, Any]] = [
             {
                 "b_pk": pk,
@@ -379,10 +424,10 @@ async def process_batch(
                 "b_epic_id": o.epic_id,
                 "b_processed_at": now,
             }
-            for (pk, _), o in zip(stored, outcomes, strict=True)
+            for (pk, _), o in zip(stored, done, strict=True)
         ]
         await store.mark_many(session, rows)
-    return outcomes
+    return done
 
 
 async def start_batcher(app: FastAPI) -> None:

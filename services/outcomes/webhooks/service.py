@@ -77,11 +77,14 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, PoolTimeout | OSError | TimeoutError)
 
 
-def unavailable(exc: BaseException) -> WebhookStoreUnavailable:
+def unavailable(exc: BaseException, delivery_id: str | None = None) -> WebhookStoreUnavailable:
+    """503 + Retry-After; naming the delivery when it was stored (processing failed)."""
+    extra = {"delivery_id": delivery_id} if delivery_id is not None else {}
     return WebhookStoreUnavailable(
         f"The delivery could not be stored or processed ({type(exc).__name__}); "
         "nothing was applied, retry shortly.",
         headers={"Retry-After": "5"},
+        **extra,
     )
 
 
@@ -257,12 +260,12 @@ async def process(
                 )
         except Exception as mark_exc:
             if is_transient(mark_exc):
-                raise unavailable(mark_exc) from exc
+                raise unavailable(mark_exc, delivery_id) from exc
             raise
         if transient:
             # Stored but not applied: ask the source to retry (the retry is no duplicate,
             # since this delivery is `failed`); an admin can also replay this one.
-            raise unavailable(exc) from exc
+            raise unavailable(exc, delivery_id) from exc
         return failed
 
 

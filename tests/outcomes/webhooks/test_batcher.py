@@ -4,6 +4,7 @@ another, and every request still gets its own outcome; one bad delivery fails al
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,6 +12,7 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy import event
 
 from ledgerkit.testing import app_client
 from outcomes.app import create_app
@@ -248,4 +250,151 @@ async def test_overlapping_batches_keep_each_items_arrival_order(
         for i in range(6):
             e = await epic(client, f"OV-{i}")
             assert (e["version"], e["labels"]) == (2, update["issue"]["fields"]["labels"])
+        await _verified(client)
+
+
+def _run_of_creates(base: int) -> list[tuple[str, bytes, dict[str, str]]]:
+    """Creates of new issues, a non-epic issue, an update of one created just before, and
+    another create: `base` shifts the issue ids and keys (BAT-<base + i>)."""
+    story = payload("jira/issue_created_story.json")
+    story["issue"]["id"], story["issue"]["key"] = str(40000 + base + 3), f"BAT-{base + 3}"
+    update = payload("jira/issue_updated_labels.json")
+    update["issue"]["id"], update["issue"]["key"] = str(40000 + base + 1), f"BAT-{base + 1}"
+    update["issue"]["fields"]["labels"] = ["outcome-revenue"]
+    bodies = [
+        _jira_issue(base, ["outcome-cx", "kpi-cost-per-ticket", "kpi-nope"]),
+        _jira_issue(base + 1),
+        _jira_issue(base + 2, ["outcome-cost", "outcome-risk"]),
+        story,
+        update,
+        _jira_issue(base + 4),
+    ]
+    return [_jira(b, f"run-{base}-{i}") for i, b in enumerate(bodies)]
+
+
+def _without_identity(entry: dict[str, Any], base: int) -> tuple[Any, ...]:
+    """A change entry with what differs between the two runs (ids, keys, times) neutral."""
+    text = json.dumps(entry["data"], sort_keys=True)
+    for i in range(5):
+        text = text.replace(f"BAT-{base + i}", f"BAT-n{i}").replace(f"{40000 + base + i}", f"n{i}")
+    data = {k: v for k, v in json.loads(text).items() if k not in {"id", "epic_id"}}
+    for k in ("created_at", "updated_at"):
+        data.pop(k, None)
+    return entry["actor"], entry["entity"], entry["action"], data
+
+
+async def test_in_one_batch_a_run_of_creates_is_written_together_as_one_by_one(
+    outcomes_settings: OutcomesSettings,
+) -> None:
+    """Consecutive creates of new epics share one key check, one epic INSERT and one stream
+    INSERT; an event of an item being created writes them first. Outcomes, epics and change
+    log are those of the same deliveries processed one by one."""
+    async with _app(outcomes_settings) as (app, client):
+        await make_kpi(client, "cost-per-ticket")
+        setup = len(await changes(client))
+        # One by one (a batch each), as the reference.
+        config = WebhookConfig.from_settings(app.state.settings)
+        single = Batcher(app.state.db, max_batch=1)
+        alone = []
+        for source, data, headers in _run_of_creates(100):
+            alone.append(await single.submit(prepare(source, headers, data, config), config))
+        await single.close()
+        reference = (await changes(client))[setup:]
+
+        statements: list[str] = []
+
+        def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            statements.append(" ".join(statement.replace('"', "").split()))
+
+        engine = app.state.db.engine.sync_engine
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            out = await _submit_together(app, _run_of_creates(0))
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        batched = (await changes(client))[setup + len(reference) :]
+
+        assert [(o.status, o.reason) for o in out if isinstance(o, Accepted)] == [
+            (o.status, o.reason) for o in alone
+        ]
+        assert [o.status for o in alone] == ["processed"] * 3 + ["ignored"] + ["processed"] * 2
+        assert [_without_identity(c, 0) for c in batched] == [
+            _without_identity(c, 100) for c in reference
+        ]
+        assert [(c["entity"], c["action"]) for c in batched] == [
+            ("epic", "created"),
+            ("contribution", "created"),  # right after its epic, as one by one
+            ("epic", "created"),
+            ("epic", "created"),
+            ("epic", "updated"),
+            ("epic", "created"),
+        ]
+        # [BAT-0, BAT-1, BAT-2] were held until the update of BAT-1, then BAT-4 alone: two
+        # key checks, two stream INSERTs (and the update's), two epic INSERTs (SQLite: the
+        # ORM inserts row by row there, as it cannot match RETURNING rows to objects).
+        inserts = 4 if app.state.db.is_sqlite else 2
+        assert sum(s.startswith("INSERT INTO epics ") for s in statements) == inserts
+        assert sum(s.startswith("INSERT INTO epic_streams ") for s in statements) == 2 + 1
+        assert sum(s.startswith("SELECT epics.key FROM epics") for s in statements) == 2
+        e = await epic(client, "BAT-1")
+        assert (e["version"], e["streams"]) == (2, ["Revenue"])
+        e = await epic(client, "BAT-0")
+        assert e["warnings"] == (await epic(client, "BAT-100"))["warnings"] != []
+        assert (await epic(client, "BAT-2"))["streams"] == ["Cost", "Risk"]
+        links = (await client.get("/v1/epics/BAT-0/contributions")).json()["items"]
+        assert [c["kpi"] for c in links] == ["cost-per-ticket"]
+        await _verified(client)
+
+
+async def test_database_lost_during_processing_fails_the_batch_with_503_then_replays(
+    outcomes_settings: OutcomesSettings,
+) -> None:
+    """The deliveries are stored (transaction A), then the database goes away while their
+    batch is processed (B): they are marked `failed`, each request gets a 503 the source
+    retries, and a replay applies them.
+
+    PostgreSQL: B's first statement (its item locks) is replaced by one that terminates its
+    own server process — a real lost connection. SQLite has no server to lose: B's first
+    statement (the dedupe read) raises the driver's own OperationalError instead."""
+    async with _app(outcomes_settings) as (app, client):
+        db = app.state.db
+        engine = db.engine.sync_engine
+        hits: list[str] = []
+
+        def lose_b(
+            conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool
+        ) -> tuple[str, Any]:
+            first_of_b = "FROM unnest" if not db.is_sqlite else "SELECT webhook_deliveries.dedupe"
+            if hits or first_of_b not in statement:
+                return statement, params
+            hits.append(statement)
+            if db.is_sqlite:
+                raise conn.dialect.loaded_dbapi.OperationalError("disk I/O error")
+            return "SELECT pg_terminate_backend(pg_backend_pid())", ()
+
+        event.listen(engine, "before_cursor_execute", lose_b, retval=True)
+        try:
+            rs = await asyncio.gather(*(post_jira(client, _jira_issue(i)) for i in range(6)))
+        finally:
+            event.remove(engine, "before_cursor_execute", lose_b)
+        assert len(hits) == 1
+        lost = [r for r in rs if r.status_code == 503]
+        assert lost, [r.text for r in rs]  # the batch that lost its database
+        for r in lost:
+            assert r.headers["retry-after"] == "5"
+            assert r.headers["content-type"].startswith("application/problem+json")
+            problem = r.json()
+            assert problem["type"] == "/problems/webhook-store-unavailable"
+            assert problem["status"] == 503
+        assert all(r.json()["status"] == "processed" for r in rs if r not in lost)
+        failed = await deliveries(client, status="failed")
+        assert {d["id"] for d in failed} == {r.json()["delivery_id"] for r in lost}
+        assert all(d["reason"] and "Error" in d["reason"] for d in failed)
+        assert len(await deliveries(client)) == 6  # all stored before processing
+        for d in failed:  # the database is back: replay
+            r = await client.post(f"/v1/webhook-deliveries/{d['id']}/replay")
+            assert (r.status_code, r.json()["status"]) == (200, "processed"), r.text
+        for i in range(6):
+            assert (await epic(client, f"BAT-{i}"))["source_id"] == str(40000 + i)
+        assert {d["status"] for d in await deliveries(client)} == {"processed"}
         await _verified(client)
