@@ -41,5 +41,11 @@ class Money(BaseModel):
 
 def decimal_str(value: Decimal) -> str:
     """A decimal without exponent or trailing zeros: 2.1000 → "2.1", 1E+1 → "10"."""
-    text = format(value.normalize(), "f")
+    text = str(value)
+    if "E" in text:
+        text = format(value.normalize(), "f")
+    elif "." in text:
+        # Values read from the database never have an exponent: trimming the plain text
+        # is half the cost of normalize() + format() (a BI answer prints thousands).
+        text = text.rstrip("0").rstrip(".")
     return text if text != "-0" else "0"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 import functools
 import operator
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, cast
@@ -85,10 +85,12 @@ def window_of(first: int | None, after: str | None, last: int | None = None) -> 
 
 def _dec(value: Decimal | None) -> DecimalText | None:
     """A KPI value as REST prints it: no exponent, no trailing zeros ("2.1", "10")."""
-    return None if value is None else DecimalText(decimal_str(value))
+    return None if value is None else _decimal_text(value)
 
 
 _ZERO = DecimalText("0")
+# `decimal_str` typed as giving the scalar's NewType without a call per value.
+_decimal_text = cast(Callable[[Decimal], DecimalText], decimal_str)
 
 
 def _req(info: Ctx) -> GraphQLContext:
@@ -799,7 +801,7 @@ def measurement_nodes(ctx: GraphQLContext | None, rows: Sequence[Any]) -> list[M
             kpi_pk=kpi_pk,
             period=period,
             segment=segment,
-            value=DecimalText(decimal_str(value)),
+            value=_decimal_text(value),
             source=source,
             version=version,
             recorded_at=recorded_at,
