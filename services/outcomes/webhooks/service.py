@@ -79,7 +79,7 @@ def is_transient(exc: BaseException) -> bool:
 
 def unavailable(exc: BaseException, delivery_id: str | None = None) -> WebhookStoreUnavailable:
     """503 + Retry-After; naming the delivery when it was stored (processing failed)."""
-    extra = {"delivery_id": delivery_id} if delivery_id is not None else {}
+    extra: dict[str, Any] = {"delivery_id": delivery_id} if delivery_id is not None else {}
     return WebhookStoreUnavailable(
         f"The delivery could not be stored or processed ({type(exc).__name__}); "
         "nothing was applied, retry shortly.",
