@@ -44,6 +44,7 @@ from strawberry.extensions import (
 from strawberry.fastapi import BaseContext, GraphQLRouter
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionResult, Info
+from strawberry.types.nodes import SelectedField
 
 from ledgerkit.auth import Principal, current_principal
 from ledgerkit.db import Database
@@ -529,6 +530,29 @@ class Connection(Generic[T]):
     edges: list[Edge[T]]
     page_info: PageInfo
     total_count: int
+
+
+def node_fields(info: Info[Any, Any]) -> frozenset[str] | None:
+    """The field names selected on `edges { node { … } }` of this connection field, or
+    None when that is not plain fields (fragments, `nodes` shortcuts…). Loaders use it to
+    read only the columns a query shows."""
+    names: set[str] = set()
+    for selected in info.selected_fields:
+        for sel in selected.selections:
+            if not isinstance(sel, SelectedField):
+                return None
+            if sel.name != "edges":
+                continue
+            for edge_sel in sel.selections:
+                if not isinstance(edge_sel, SelectedField):
+                    return None
+                if edge_sel.name != "node":
+                    continue
+                for node_sel in edge_sel.selections:
+                    if not isinstance(node_sel, SelectedField):
+                        return None
+                    names.add(node_sel.name)
+    return frozenset(names)
 
 
 def encode_offset(offset: int) -> str:

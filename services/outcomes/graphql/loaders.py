@@ -79,11 +79,14 @@ async def _kpis_of(ctx: GraphQLContext, rows: list[Row[Any]]) -> None:
 
 
 def contributions_of_epic(ctx: GraphQLContext) -> DataLoader[Key, Connection[t.Contribution]]:
+    """`(epic pk, (window,))` or `(epic pk, (window, fields))`: `fields`, the
+    `Contribution` fields the query shows, lets the statement skip the other columns
+    (their values are then None)."""
     return ctx.loader(
         "contributions_of_epic",
         lambda: _windowed_loader(
             ctx,
-            lambda dialect, params: store.contributions_by_epic(dialect, params[0]),
+            lambda dialect, params: store.contributions_by_epic(dialect, *params),
             t.contributions_with_kpi,
             _kpis_of,
         ),
@@ -102,13 +105,16 @@ def contributions_of_kpi(ctx: GraphQLContext) -> DataLoader[Key, Connection[t.Co
 
 
 def measurements_of_kpi(ctx: GraphQLContext) -> DataLoader[Key, Connection[t.Measurement]]:
-    """`(kpi pk, (window, MeasurementFilter))`: one windowed statement per distinct
-    (window, filter) — e.g. each KPI's last 12 for every KPI of the page at once."""
+    """`(kpi pk, (window, MeasurementFilter[, fields]))`: one windowed statement per
+    distinct (window, filter) — e.g. each KPI's last 12 for every KPI of the page at once;
+    `fields` as in `contributions_of_epic`."""
     return ctx.loader(
         "measurements_of_kpi",
         lambda: _windowed_loader(
             ctx,
-            lambda dialect, params: store.measurements_by_kpi(dialect, params[1], params[0]),
+            lambda dialect, params: store.measurements_by_kpi(
+                dialect, params[1], params[0], *params[2:]
+            ),
             t.measurement_nodes,
         ),
     )

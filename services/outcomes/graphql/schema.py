@@ -10,7 +10,6 @@ import strawberry
 from graphql import GraphQLError
 from prometheus_client import CollectorRegistry
 from sqlalchemy import ColumnElement, Select, func, select
-from strawberry.types.nodes import SelectedField
 
 from ledgerkit.graphql import (
     DEFAULT_FIRST,
@@ -22,6 +21,7 @@ from ledgerkit.graphql import (
     connection_from_slice,
     decode_offset,
     ledger_schema,
+    node_fields,
     require_scope,
 )
 from ledgerkit.graphql_cache import AnswerCache
@@ -95,28 +95,6 @@ class KpiFilterInput:
     )
 
 
-def _node_fields(info: Ctx) -> list[str] | None:
-    """The field names selected on `edges { node { … } }` of this connection field, or
-    None when that is not plain fields (fragments, `nodes` shortcuts…)."""
-    names: list[str] = []
-    for field in info.selected_fields:
-        for sel in field.selections:
-            if not isinstance(sel, SelectedField):
-                return None
-            if sel.name != "edges":
-                continue
-            for edge_sel in sel.selections:
-                if not isinstance(edge_sel, SelectedField):
-                    return None
-                if edge_sel.name != "node":
-                    continue
-                for node_sel in edge_sel.selections:
-                    if not isinstance(node_sel, SelectedField):
-                        return None
-                    names.append(node_sel.name)
-    return names
-
-
 def _want_total(info: Ctx) -> bool:
     for field in info.selected_fields:
         for sel in field.selections:
@@ -161,7 +139,7 @@ class Query:
     ) -> Connection[Epic]:
         require_scope(info, "read")
         f = filter.to_filter() if filter else EpicFilter()
-        cols = store.epic_columns(_node_fields(info))
+        cols = store.epic_columns(node_fields(info))
         rows, total, offset, limit = await _page(
             info, cols, store.epic_conditions(f), [store.E.pk], first, after
         )

@@ -125,21 +125,69 @@ DECISION_COLS = list(Decision.__table__.c)
 CHANGE_COLS = list(Change.__table__.c)
 
 
-def epic_columns(fields: Iterable[str] | None) -> list[Any]:
-    """EPIC_COLS with the columns no selected field reads replaced by NULL (a BI query
-    asking for 6 fields does not fetch and decode 23, JSON documents included). `None`
-    (the selection is not known): every column."""
+def _pruned(
+    cols: list[Any],
+    fields: Iterable[str] | None,
+    by_field: dict[str, tuple[str, ...]],
+    always: set[str],
+    loaded: set[str],
+) -> list[Any]:
+    """`cols` with the columns no selected field reads replaced by NULL (a BI query asking
+    for 6 fields does not fetch and decode 23 — timestamps and decimals cost the most).
+    `fields` None (the selection is not known) or a field not in `by_field`/`loaded`:
+    every column."""
     if fields is None:
-        return EPIC_COLS
-    wanted = {"pk"}
+        return cols
+    wanted = set(always)
     for name in fields:
-        if name in _EPIC_LOADED or name == "__typename":
+        if name in loaded or name == "__typename":
             continue
-        columns = _EPIC_FIELD_COLUMNS.get(name)
+        columns = by_field.get(name)
         if columns is None:
-            return EPIC_COLS
+            return cols
         wanted.update(columns)
-    return [c if c.key in wanted else null().label(c.key) for c in EPIC_COLS]
+    return [c if c.key in wanted else null().label(c.key) for c in cols]
+
+
+def epic_columns(fields: Iterable[str] | None) -> list[Any]:
+    """EPIC_COLS that the selected `Epic` fields read (`_pruned`)."""
+    return _pruned(EPIC_COLS, fields, _EPIC_FIELD_COLUMNS, {"pk"}, _EPIC_LOADED)
+
+
+_CONTRIB_FIELD_COLUMNS: dict[str, tuple[str, ...]] = {
+    "expectedUplift": ("c_expected_uplift",),
+    "expectedBy": ("c_expected_by",),
+    "claimedShare": ("c_claimed_share",),
+    "version": ("c_version",),
+    "createdAt": ("c_created_at",),
+    "updatedAt": ("c_updated_at",),
+}
+_MEAS_FIELD_COLUMNS: dict[str, tuple[str, ...]] = {
+    "period": (),
+    "segment": (),
+    "value": ("value",),
+    "source": ("source",),
+    "version": ("version",),
+    "recordedAt": ("recorded_at",),
+}
+
+
+def contribution_columns(fields: frozenset[str] | None) -> list[Any]:
+    """CONTRIB_COLS that the selected `Contribution` fields read (`_pruned`); the keys are
+    always read (`kpi`/`epic` resolve through them)."""
+    return _pruned(
+        CONTRIB_COLS,
+        fields,
+        _CONTRIB_FIELD_COLUMNS,
+        {"c_pk", "c_epic_pk", "c_kpi_pk"},
+        {"kpi", "epic"},
+    )
+
+
+def measurement_columns(fields: frozenset[str] | None) -> list[Any]:
+    """MEAS_COLS that the selected `Measurement` fields read (`_pruned`); the KPI, period
+    and segment (the order) are always read."""
+    return _pruned(MEAS_COLS, fields, _MEAS_FIELD_COLUMNS, {"kpi_pk", "period", "segment"}, {"kpi"})
 
 
 IN_CHUNK = 5000  # parents per statement; a level never has more than 500 × 50 in practice
@@ -289,9 +337,13 @@ async def children(
 
 
 @functools.lru_cache(maxsize=256)
-def contributions_by_epic(dialect: str, window: Window) -> Select[Any]:
-    """Each epic's contributions (creation order); their KPIs are fetched apart, once."""
-    return _windowed(CONTRIB_COLS, C.epic_pk, [C.pk], [one_of(C.epic_pk, dialect)], window)
+def contributions_by_epic(
+    dialect: str, window: Window, fields: frozenset[str] | None = None
+) -> Select[Any]:
+    """Each epic's contributions (creation order); their KPIs are fetched apart, once.
+    `fields`: the `Contribution` fields the query shows (None: all)."""
+    cols = contribution_columns(fields)
+    return _windowed(cols, C.epic_pk, [C.pk], [one_of(C.epic_pk, dialect)], window)
 
 
 @functools.lru_cache(maxsize=256)
@@ -331,16 +383,23 @@ def measurement_conditions(dialect: str, f: MeasurementFilter) -> list[Any]:
 
 
 @functools.lru_cache(maxsize=256)
-def measurements_by_kpi(dialect: str, f: MeasurementFilter, window: Window | None) -> Select[Any]:
-    """Each KPI's measurements by (period, segment); `window` None means all of them."""
+def measurements_by_kpi(
+    dialect: str,
+    f: MeasurementFilter,
+    window: Window | None,
+    fields: frozenset[str] | None = None,
+) -> Select[Any]:
+    """Each KPI's measurements by (period, segment); `window` None means all of them.
+    `fields`: the `Measurement` fields the query shows (None: all)."""
     conds = measurement_conditions(dialect, f)
+    cols = measurement_columns(fields)
     if window is None:
         return (
-            select(*MEAS_COLS, M.kpi_pk.label("gql_parent"))
+            select(*cols, M.kpi_pk.label("gql_parent"))
             .where(*conds)
             .order_by(M.kpi_pk, M.period, M.segment)
         )
-    return _windowed(MEAS_COLS, M.kpi_pk, [M.period, M.segment], conds, window)
+    return _windowed(cols, M.kpi_pk, [M.period, M.segment], conds, window)
 
 
 @functools.lru_cache(maxsize=256)

@@ -30,6 +30,7 @@ from ledgerkit.graphql import (
     GraphQLContext,
     check_first,
     decode_offset,
+    node_fields,
 )
 from ledgerkit.graphql_many import load_all, many
 from ledgerkit.graphql_scalars import DecimalText, Money, Period
@@ -168,17 +169,25 @@ class ValuePerUnit:
 # through the same loader (so the plain resolvers, used on graphql-core's path, agree).
 
 
+def _contributions_pages(
+    epics: list[Epic], info: Ctx, first: int | None, after: str | None, fields: Any
+) -> Any:
+    window = window_of(first, after)
+    loader = loaders.contributions_of_epic(info.context)
+    return load_all(loader, [(e.pk, (window, fields)) for e in epics])
+
+
 def _epic_contributions_many(
     epics: list[Epic], info: Ctx, first: int | None = None, after: str | None = None
 ) -> Any:
-    window = window_of(first, after)
-    return load_all(loaders.contributions_of_epic(info.context), [(e.pk, (window,)) for e in epics])
+    return _contributions_pages(epics, info, first, after, node_fields(info))
 
 
 async def _epic_kpis_many(
     epics: list[Epic], info: Ctx, first: int | None = None, after: str | None = None
 ) -> list[Connection[Kpi]]:
-    pages = await _epic_contributions_many(epics, info, first, after)
+    # Only the links' KPI keys are needed: no other contribution column is read.
+    pages = await _contributions_pages(epics, info, first, after, frozenset())
     return [_map_connection(page, _KPI_OF) for page in pages]
 
 
@@ -214,6 +223,7 @@ def _kpi_measurements_many(
     params = (
         window_of(first, after, last),
         MeasurementFilter(period_from, period_to, segment, as_of),
+        node_fields(info),
     )
     return load_all(loaders.measurements_of_kpi(info.context), [(k.pk, params) for k in kpis])
 
@@ -792,6 +802,8 @@ def contributions_with_epic(ctx: GraphQLContext, rows: Sequence[Row[Any]]) -> li
     return _contributions(rows, [None] * len(rows), epic_nodes(rows))
 
 
+# A column the query does not show, so was not read (`store.measurement_columns`).
+_UNREAD = cast(DecimalText, None)
 _MEASUREMENT_NAMES = ("kpi_pk", "period", "segment", "value", "source", "version", "recorded_at")
 
 
@@ -801,7 +813,7 @@ def measurement_nodes(ctx: GraphQLContext | None, rows: Sequence[Any]) -> list[M
             kpi_pk=kpi_pk,
             period=period,
             segment=segment,
-            value=_decimal_text(value),
+            value=_decimal_text(value) if value is not None else _UNREAD,
             source=source,
             version=version,
             recorded_at=recorded_at,

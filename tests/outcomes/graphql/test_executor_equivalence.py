@@ -58,6 +58,18 @@ QUERIES: list[tuple[str, dict[str, Any]]] = [
     ),
     ("{ decisions(first: 4) { edges { node { id decision epic { key } } } } }", {}),
     (
+        # Loaders read only the columns a selection shows (`store.contribution_columns`):
+        # other selections of the same lists, and fragments (every column), still agree.
+        """fragment M on Measurement { source recordedAt }
+           { epics(first: 6) { edges { node { key
+               a: contributions { edges { node { version createdAt updatedAt expectedBy
+                 kpi { slug measurements(last: 2) { edges { node { ...M period } } } } } } }
+               b: contributions { edges { node { claimedShare
+                 kpi { measurements(last: 2) { edges { node { value version } } } } } } }
+               kpis { totalCount edges { node { slug } } } } } } }""",
+        {},
+    ),
+    (
         # A batch resolver (`ledgerkit.graphql_many`) refusing its arguments: the error at
         # each object's path, as graphql-core gives it.
         """{ kpis(first: 2) { edges { node { slug
@@ -104,7 +116,7 @@ async def test_fast_path_answers_like_graphql_core(
     data, errors = fast
     if index == 2:  # the error nulls its non-null parents up to the root, both ways
         assert errors and errors[0][1][:3] == ("epics", "edges", 0)
-    elif index == 4:  # the argument error at the field's path, both ways
+    elif index == 5:  # the argument error at the field's path, both ways
         assert errors and errors[0][1][-1] == "measurements"
         assert "`last` must be between 0 and 500" in errors[0][0]
     else:
