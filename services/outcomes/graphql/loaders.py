@@ -52,6 +52,11 @@ def _windowed_loader(
         for params, parents in groups.items():
             window: Window = params[0]
             by_parent = await store.children(ctx, parents, build(ctx.dialect, params))
+            totals: dict[int, int] = {}
+            for parent, rows in by_parent.items():
+                totals[parent] = rows[0].gql_total
+                if store.is_total_only(rows[0], window):
+                    rows.clear()
             every = [r for rows in by_parent.values() for r in rows]
             if prepare is not None:
                 await prepare(ctx, every)
@@ -60,8 +65,7 @@ def _windowed_loader(
             made = iter(make_nodes(ctx, every))
             nodes_of = {parent: [next(made) for _ in rows] for parent, rows in by_parent.items()}
             for parent in parents:
-                rows = by_parent.get(parent, [])
-                total = rows[0].gql_total if rows else 0
+                total = totals.get(parent, 0)
                 results[(parent, params)] = to_connection(nodes_of.get(parent, []), total, window)
         return [results[k] for k in keys]
 

@@ -15,6 +15,7 @@ per-parent placeholder is rendered on each execution; elsewhere an expanding `IN
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,6 +32,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    true,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.elements import KeyedColumnElement
@@ -287,6 +289,7 @@ async def page(
 
 
 def _windowed(
+    dialect: str,
     cols: Sequence[Any],
     parent: KeyedColumnElement[Any],
     order: Sequence[Any],
@@ -294,8 +297,11 @@ def _windowed(
     window: Window,
     select_from: Any = None,
 ) -> Select[Any]:
-    """Each parent's slice of children plus `gql_total`, `gql_rn` (1-based position in the
-    window's order: descending for `last`)."""
+    """Each of the `parents`' slice of children plus `gql_parent`, `gql_total`, `gql_rn`
+    (1-based position in the window's order: descending for `last`), ordered by parent
+    then position."""
+    if dialect == "postgresql":
+        return _windowed_lateral(cols, parent, order, conds, window, select_from)
     ordering = [o.desc() for o in order] if window.last else list(order)
     inner = select(
         *cols,
@@ -305,12 +311,70 @@ def _windowed(
     )
     if select_from is not None:
         inner = inner.select_from(select_from)
-    sub = inner.where(*conds).subquery()
+    sub = inner.where(one_of(parent, dialect), *conds).subquery()
+    rn, total = sub.c.gql_rn, sub.c.gql_total
     if window.last:
-        keep = sub.c.gql_rn <= window.limit
+        # `last: 0` keeps no row: keep one anyway to carry the parent's total
+        keep = rn <= window.limit if window.limit else rn == 1
     else:
-        keep = and_(sub.c.gql_rn > window.offset, sub.c.gql_rn <= window.offset + window.limit + 1)
-    return select(sub).where(keep).order_by(sub.c.gql_parent, sub.c.gql_rn)
+        keep = and_(rn > window.offset, rn <= window.offset + window.limit + 1)
+        if window.offset:
+            # a page past the end keeps no row: keep the last to carry the total
+            keep = or_(keep, and_(rn == total, total <= window.offset))
+    return select(sub).where(keep).order_by(sub.c.gql_parent, rn)
+
+
+def is_total_only(row: Any, window: Window) -> bool:
+    """Whether a parent's first row only carries its total (its page is empty): the
+    windowed statements return one such row rather than none, so `totalCount` is right
+    for a page past the end (and for `last: 0`)."""
+    rn: int | None = row.gql_rn
+    if rn is None:  # PostgreSQL: the LEFT JOIN's row without a page row
+        return True
+    return rn > window.limit if window.last else rn <= window.offset
+
+
+def _windowed_lateral(
+    cols: Sequence[Any],
+    parent: KeyedColumnElement[Any],
+    order: Sequence[Any],
+    conds: Sequence[ColumnElement[bool]],
+    window: Window,
+    select_from: Any = None,
+) -> Select[Any]:
+    """PostgreSQL: the same rows as `_windowed`, from two LATERAL subqueries per parent
+    (from `unnest` of the parents array): its page, read in index order and stopped at the
+    page's end, and its count — rather than numbering every child of every parent to keep
+    a few (the last 12 of 36 measurements of 200 KPIs: half the database time). The rows
+    come unordered: `children` puts each parent's rows in order."""
+    parents = (
+        func.unnest(bindparam("parents", type_=ARRAY(parent.type)))
+        .table_valued("parent")
+        .render_derived()
+    )
+    ordering = [o.desc() for o in order] if window.last else list(order)
+    mine = parent == parents.c.parent
+    page = select(*cols, func.row_number().over(order_by=ordering).label("gql_rn"))
+    count = select(func.count().label("gql_total"))
+    if select_from is not None:
+        page, count = page.select_from(select_from), count.select_from(select_from)
+    else:
+        count = count.select_from(parent.table)
+    page = page.where(mine, *conds).order_by(*ordering)
+    if window.last:
+        page = page.limit(window.limit)
+    else:
+        page = page.offset(window.offset).limit(window.limit + 1)
+    rows = page.lateral("page")
+    total = count.where(mine, *conds).lateral("total")
+    # LEFT JOIN: a parent whose page is empty still has a row, carrying its total
+    # (`is_total_only`).
+    return select(
+        *[c for c in rows.c if c.key != "gql_rn"],
+        parents.c.parent.label("gql_parent"),
+        rows.c.gql_rn,
+        total.c.gql_total,
+    ).select_from(parents.join(rows, true(), isouter=True).join(total, true()))
 
 
 async def children(
@@ -318,14 +382,16 @@ async def children(
     parents: Sequence[int],
     stmt: Select[Any],
 ) -> dict[int, list[Row[Any]]]:
-    """Run `stmt` for the parents (IN_CHUNK at a time) and group the rows by `gql_parent`."""
+    """Run `stmt` for the parents (IN_CHUNK at a time) and group the rows by `gql_parent`,
+    each parent's rows by `gql_rn` when the statement numbers them."""
     out: dict[int, list[Row[Any]]] = {}
     unique = list(dict.fromkeys(parents))
     for i in range(0, len(unique), IN_CHUNK):
         rows = (await ctx.execute(stmt, {"parents": unique[i : i + IN_CHUNK]})).all()
         if not rows:
             continue
-        at = rows[0]._fields.index("gql_parent")  # by position: cheaper than by name
+        fields = rows[0]._fields
+        at = fields.index("gql_parent")  # by position: cheaper than by name
         for row in rows:
             parent = row[at]
             found = out.get(parent)
@@ -333,6 +399,12 @@ async def children(
                 out[parent] = [row]
             else:
                 found.append(row)
+    if out and "gql_rn" in fields:
+        # In order already on SQLite (ORDER BY); PostgreSQL's LATERAL form leaves the
+        # sort to here, where it costs one pass over rows that arrive in order anyway.
+        position = operator.itemgetter(fields.index("gql_rn"))
+        for found in out.values():
+            found.sort(key=position)
     return out
 
 
@@ -343,16 +415,17 @@ def contributions_by_epic(
     """Each epic's contributions (creation order); their KPIs are fetched apart, once.
     `fields`: the `Contribution` fields the query shows (None: all)."""
     cols = contribution_columns(fields)
-    return _windowed(cols, C.epic_pk, [C.pk], [one_of(C.epic_pk, dialect)], window)
+    return _windowed(dialect, cols, C.epic_pk, [C.pk], [], window)
 
 
 @functools.lru_cache(maxsize=256)
 def contributions_by_kpi(dialect: str, window: Window, archived: bool) -> Select[Any]:
     """Each KPI's contributions (creation order) with their epic's columns."""
-    conds: list[ColumnElement[bool]] = [one_of(C.kpi_pk, dialect)]
+    conds: list[ColumnElement[bool]] = []
     if not archived:
         conds.append(E.status != "archived")
     return _windowed(
+        dialect,
         [*CONTRIB_COLS, *EPIC_COLS],
         C.kpi_pk,
         [C.pk],
@@ -362,10 +435,10 @@ def contributions_by_kpi(dialect: str, window: Window, archived: bool) -> Select
     )
 
 
-def measurement_conditions(dialect: str, f: MeasurementFilter) -> list[Any]:
+def measurement_conditions(f: MeasurementFilter) -> list[Any]:
     """The REST filters of `GET /v1/kpis/{slug}/measurements`: periods, segment, and the
     bitemporal `as_of` (the version known then: recorded_at <= T < superseded_at)."""
-    conds: list[Any] = [one_of(M.kpi_pk, dialect)]
+    conds: list[Any] = []
     if f.as_of is None:
         conds.append(M.superseded_at.is_(None))
     else:
@@ -391,25 +464,25 @@ def measurements_by_kpi(
 ) -> Select[Any]:
     """Each KPI's measurements by (period, segment); `window` None means all of them.
     `fields`: the `Measurement` fields the query shows (None: all)."""
-    conds = measurement_conditions(dialect, f)
+    conds = measurement_conditions(f)
     cols = measurement_columns(fields)
     if window is None:
         return (
             select(*cols, M.kpi_pk.label("gql_parent"))
-            .where(*conds)
+            .where(one_of(M.kpi_pk, dialect), *conds)
             .order_by(M.kpi_pk, M.period, M.segment)
         )
-    return _windowed(cols, M.kpi_pk, [M.period, M.segment], conds, window)
+    return _windowed(dialect, cols, M.kpi_pk, [M.period, M.segment], conds, window)
 
 
 @functools.lru_cache(maxsize=256)
 def scores_by_epic(dialect: str, window: Window) -> Select[Any]:
-    return _windowed(SCORE_COLS, S.epic_pk, [S.pk], [one_of(S.epic_pk, dialect)], window)
+    return _windowed(dialect, SCORE_COLS, S.epic_pk, [S.pk], [], window)
 
 
 @functools.lru_cache(maxsize=256)
 def decisions_by_epic(dialect: str, window: Window) -> Select[Any]:
-    return _windowed(DECISION_COLS, D.epic_pk, [D.pk], [one_of(D.epic_pk, dialect)], window)
+    return _windowed(dialect, DECISION_COLS, D.epic_pk, [D.pk], [], window)
 
 
 @functools.lru_cache(maxsize=64)

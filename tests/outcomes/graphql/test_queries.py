@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 from sqlalchemy import insert, update
@@ -261,3 +262,60 @@ async def test_epic_columns_follow_the_selection(gql_client: httpx.AsyncClient) 
         await gql(gql_client, "{ epics(first: 2) { edges { node { key } } } }")
     page = next(s for s in counter.statements if "FROM epics" in s)
     assert "NULL AS hypothesis" in page and "NULL AS key" not in page, page
+
+
+async def test_nested_pages_agree_with_the_whole_list(gql_client: httpx.AsyncClient) -> None:
+    """Nested connections paged with `first`/`after` and `last` (one statement for all
+    parents: windowed on SQLite, LATERAL on PostgreSQL) give the same items, cursors and
+    totals as the whole list, for every parent of the level."""
+    await seed(app_of(gql_client).state.db.engine, epics=6, kpis=4, months=9, kpis_per_epic=3)
+    whole_q = """{ kpis { edges { node { slug
+                   measurements(first: 500) { totalCount edges { cursor node { period segment } } }
+                   epics(first: 500) { totalCount edges { cursor node { key } } } } } } }"""
+    whole = {
+        e["node"]["slug"]: e["node"] for e in (await gql(gql_client, whole_q))["kpis"]["edges"]
+    }
+    assert len(whole) == 4 and all(k["measurements"]["totalCount"] == 9 for k in whole.values())
+
+    def items(conn: dict[str, Any], field: str) -> list[tuple[str, Any]]:
+        return [(e["cursor"], e["node"][field]) for e in conn["edges"]]
+
+    # the last 4 of each KPI: the tail of the whole list, same cursors, same total
+    last_q = """{ kpis { edges { node { slug measurements(last: 4) { totalCount
+                  pageInfo { hasNextPage endCursor } edges { cursor node { period } } } } } } }"""
+    for edge in (await gql(gql_client, last_q))["kpis"]["edges"]:
+        node = edge["node"]
+        ms = node["measurements"]
+        assert ms["totalCount"] == 9
+        assert items(ms, "period") == items(whole[node["slug"]]["measurements"], "period")[-4:]
+        assert ms["pageInfo"] == {"hasNextPage": False, "endCursor": ms["edges"][-1]["cursor"]}
+    zero_q = "{ kpis { edges { node { measurements(last: 0) { totalCount edges { cursor } } } } } }"
+    for edge in (await gql(gql_client, zero_q))["kpis"]["edges"]:
+        assert edge["node"]["measurements"] == {"totalCount": 9, "edges": []}
+    # pages of 2 after a cursor, for every KPI at once, until the end (and one past it:
+    # an empty page still has the right totalCount)
+    page_q = """query($a: String) { kpis { edges { node { slug
+                  measurements(first: 2, after: $a) { totalCount pageInfo { hasNextPage }
+                    edges { cursor node { period } } }
+                  epics(first: 2, after: $a) { totalCount pageInfo { hasNextPage }
+                    edges { cursor node { key } } } } } } }"""
+    got: dict[tuple[str, str], list[tuple[str, Any]]] = {}
+    after: str | None = None
+    for _ in range(6):
+        data = await gql(gql_client, page_q, a=after)
+        cursors = []
+        for edge in data["kpis"]["edges"]:
+            node = edge["node"]
+            for field, leaf in (("measurements", "period"), ("epics", "key")):
+                conn = node[field]
+                assert conn["totalCount"] == whole[node["slug"]][field]["totalCount"]
+                got.setdefault((node["slug"], field), []).extend(items(conn, leaf))
+                cursors += [c for c, _ in items(conn, leaf)]
+        if not cursors:
+            break
+        # every parent paged with the same `after` (one statement per level), so use the
+        # offset cursor of the second item: all lists advance by 2
+        after = data["kpis"]["edges"][0]["node"]["measurements"]["edges"][-1]["cursor"]
+    for (slug, field), found in got.items():
+        leaf = "period" if field == "measurements" else "key"
+        assert found == items(whole[slug][field], leaf), (slug, field)
