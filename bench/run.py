@@ -165,9 +165,7 @@ def run_load(ctx: Ctx, label: str, spec: dict[str, Any], servers: list[str]) -> 
     result["server_cpu_cores_by_process"] = sorted(
         (round(v / wall, 2) for v in server_used.values()), reverse=True
     )
-    result["postgres_cpu_cores"] = round(
-        sum(cpu_since(pg0, postgres_pids()).values()) / wall, 2
-    )
+    result["postgres_cpu_cores"] = round(sum(cpu_since(pg0, postgres_pids()).values()) / wall, 2)
     result["loadavg_before"] = round(load0, 2)
     result["concurrency"] = spec["concurrency"]
     first_errors = {t["first_error"] for t in result["trials"] if t.get("first_error")}
