@@ -7,7 +7,7 @@ They only `flush()`; the caller's unit of work commits.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -201,6 +201,7 @@ async def create_epics(
     new: Sequence[NewEpic],
     *,
     each: Callable[[int, Epic], Awaitable[None]] | None = None,
+    keys_in_use: Collection[str] | None = None,
 ) -> list[Epic]:
     """Create epics exactly as if `create_epic` were called for each in turn, in a fixed
     number of statements (a webhook batch creates many at once): one key check for all
@@ -210,11 +211,14 @@ async def create_epics(
     entry as it would one by one.
 
     `DuplicateEpicKey` names the first key that is taken or repeated in `new`; it is
-    raised before anything is written (or at the INSERT, under a race)."""
+    raised before anything is written (or at the INSERT, under a race). `keys_in_use`:
+    which of the keys existing epics use, when the caller read them in this transaction
+    and has written nothing since (a webhook batch reads them with its epics); else they
+    are read here."""
     if not new:
         return []
     keys = [n.data.key for n in new]
-    taken = await store.keys_taken(session, keys)
+    taken = await store.keys_taken(session, keys) if keys_in_use is None else keys_in_use
     seen: set[str] = set()
     for key in keys:
         if key in taken or key in seen:  # one by one, the repeat would find the first

@@ -7,7 +7,7 @@ archive or restore, and which fields the source owns.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -264,16 +264,24 @@ def _new_epic(
     return NewEpic(data, event.source, source_fields)
 
 
-async def create_all(session: AsyncSession, creations: Sequence[Creation]) -> list[Outcome]:
+async def create_all(
+    session: AsyncSession,
+    creations: Sequence[Creation],
+    *,
+    keys_in_use: Collection[str] | None = None,
+) -> list[Outcome]:
     """Write decided creations, in order, with the epics service's bulk create; each
-    epic's KPI links are made right after its own `created` entry, as one by one."""
+    epic's KPI links are made right after its own `created` entry, as one by one.
+    `keys_in_use`: see `create_epics`."""
 
     async def link(i: int, epic: Epic) -> None:
         creation = creations[i]
         await links.apply_links(session, epic, creation.links, actor=creation.epic.actor)
 
     try:
-        epics = await create_epics(session, [c.epic for c in creations], each=link)
+        epics = await create_epics(
+            session, [c.epic for c in creations], each=link, keys_in_use=keys_in_use
+        )
     except DuplicateEpicKey as exc:
         raise await _key_conflict(session, exc) from exc
     return [Outcome("processed", "epic created", epic.id) for epic in epics]

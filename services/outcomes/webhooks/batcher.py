@@ -213,8 +213,13 @@ def _settle(w: _Waiting, result: Accepted | None = None, exc: BaseException | No
 
 
 def _writer(db: Database) -> AsyncEngine:
-    """The engine in write mode (SQLite: BEGIN IMMEDIATE), for Core-level transactions."""
-    return db.engine.execution_options(ledger_write=True)
+    """The engine for transaction A. PostgreSQL: autocommit — A is one statement (one
+    multi-row INSERT: `max_batch` rows stay within one insertmanyvalues page), atomic and
+    durable on its own, so BEGIN and COMMIT would be two round trips for nothing. SQLite:
+    write mode (BEGIN IMMEDIATE)."""
+    if db.is_sqlite:
+        return db.engine.execution_options(ledger_write=True)
+    return db.engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
 async def _run_batch(db: Database, batch: list[_Waiting]) -> None:
@@ -309,6 +314,9 @@ class BatchLookups(Lookups):
         self.fresh: set[tuple[str, str]] = set()
         self.kpis_asked: set[str] = set()
         self.kpis_known: set[str] = set()
+        # Of the batch's epic keys, those in use when it was read: the key check of the
+        # batch's first creates, if nothing was written before them.
+        self.keys_in_use: set[str] = set()
 
     @classmethod
     async def load(
@@ -327,10 +335,9 @@ class BatchLookups(Lookups):
             mine = [e for e in live if e.source == source]
             done = await store.find_done_many(session, source, [e.dedupe_key for e in mine])
             self.done.update({(source, key): d for key, d in done.items()})
-            ids = [e.item_id for e in mine if e.item_id is not None]
-            epics = await store.epics_by_source(session, source, ids)
-            self.epics.update({(source, sid): epic for sid, epic in epics.items()})
-            self.fresh.update((source, sid) for sid in ids)
+        self.fresh = {(e.source, e.item_id) for e in live if e.item_id is not None}
+        keys = [e.key for e in live if e.key is not None]
+        self.epics, self.keys_in_use = await store.epics_for_batch(session, list(self.fresh), keys)
         for e in live:
             self.kpis_asked.update(kpi_slugs(e, config))
         if self.kpis_asked:
@@ -391,13 +398,18 @@ async def process_batch(
         outcomes: list[Outcome | None] = [None] * len(events)
         held: dict[int, Creation] = {}  # by position in the batch, in order
         held_items: set[tuple[str, str | None]] = set()
+        wrote = False  # anything written yet (every write is a `processed` outcome)
 
         async def write_held() -> None:
-            created = await create_all(session, list(held.values()))
+            nonlocal wrote
+            # Until something is written, the keys read with the batch's epics are current.
+            in_use = None if wrote else lookups.keys_in_use
+            created = await create_all(session, list(held.values()), keys_in_use=in_use)
             for i, outcome in zip(held, created, strict=True):
                 outcomes[i] = outcome
             held.clear()
             held_items.clear()
+            wrote = True
 
         for i, ((pk, delivery_id), event) in enumerate(zip(stored, events, strict=True)):
             item = (event.source, event.item_id)
@@ -411,6 +423,7 @@ async def process_batch(
             else:
                 outcomes[i] = step
                 lookups.applied(event, delivery_id, step.status)
+                wrote = wrote or step.status == "processed"
         if held:
             await write_held()
         now = utcnow()

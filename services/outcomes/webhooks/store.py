@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import bindparam, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import defer
 
@@ -51,6 +51,17 @@ _MARK_MANY = (
 # the `source` index — 17 ms per lookup at 75,000 of them, instead of 0.3 ms.
 _EPICS_BY_SOURCE_ID = (
     select(Epic).where(Epic.source_id.in_(bindparam("ids", expanding=True))).order_by(Epic.pk)
+)
+# A batch's epics and the key check of its creates, read together (one round trip fewer).
+_EPICS_BY_SOURCE_ID_OR_KEY = (
+    select(Epic)
+    .where(
+        or_(
+            Epic.source_id.in_(bindparam("ids", expanding=True)),
+            Epic.key.in_(bindparam("keys", expanding=True)),
+        )
+    )
+    .order_by(Epic.pk)
 )
 
 
@@ -210,6 +221,28 @@ async def epics_by_source(
         if epic.source == source and epic.source_id is not None:
             out.setdefault(epic.source_id, epic)
     return out
+
+
+async def epics_for_batch(
+    session: AsyncSession, items: Sequence[tuple[str, str]], keys: Sequence[str]
+) -> tuple[dict[tuple[str, str], Epic], set[str]]:
+    """For a batch, in one statement: the epics of these (source, source id) items (the
+    first of each), and which of these epic keys are in use."""
+    if not items and not keys:
+        return {}, set()
+    ids, wanted = sorted({sid for _, sid in items}), set(items)
+    stmt = _EPICS_BY_SOURCE_ID_OR_KEY
+    rows = await session.scalars(stmt, {"ids": ids, "keys": sorted(set(keys))})
+    by_item: dict[tuple[str, str], Epic] = {}
+    in_use: set[str] = set()
+    asked = set(keys)
+    for epic in rows:
+        item = (epic.source, epic.source_id or "")
+        if item in wanted:
+            by_item.setdefault(item, epic)
+        if epic.key in asked:
+            in_use.add(epic.key)
+    return by_item, in_use
 
 
 async def epic_by_key(session: AsyncSession, key: str) -> Epic | None:

@@ -11,12 +11,14 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import event
 
 from ledgerkit.testing import app_client
 from outcomes.app import create_app
 from outcomes.settings import OutcomesSettings
+from outcomes.webhooks import batcher as batcher_module
 from outcomes.webhooks.batcher import Batcher
 from outcomes.webhooks.config import WebhookConfig
 from outcomes.webhooks.service import Accepted, prepare
@@ -330,12 +332,14 @@ async def test_in_one_batch_a_run_of_creates_is_written_together_as_one_by_one(
             ("epic", "created"),
         ]
         # [BAT-0, BAT-1, BAT-2] were held until the update of BAT-1, then BAT-4 alone: two
-        # key checks, two stream INSERTs (and the update's), two epic INSERTs (SQLite: the
-        # ORM inserts row by row there, as it cannot match RETURNING rows to objects).
+        # stream INSERTs (and the update's), two epic INSERTs (SQLite: the ORM inserts row
+        # by row there, as it cannot match RETURNING rows to objects).
         inserts = 4 if app.state.db.is_sqlite else 2
         assert sum(s.startswith("INSERT INTO epics ") for s in statements) == inserts
         assert sum(s.startswith("INSERT INTO epic_streams ") for s in statements) == 2 + 1
-        assert sum(s.startswith("SELECT epics.key FROM epics") for s in statements) == 2
+        # The first run's key check came with the batch's epics; the second is read, since
+        # the update wrote in between.
+        assert sum(s.startswith("SELECT epics.key FROM epics") for s in statements) == 1
         e = await epic(client, "BAT-1")
         assert (e["version"], e["streams"]) == (2, ["Revenue"])
         e = await epic(client, "BAT-0")
@@ -397,4 +401,31 @@ async def test_database_lost_during_processing_fails_the_batch_with_503_then_rep
         for i in range(6):
             assert (await epic(client, f"BAT-{i}"))["source_id"] == str(40000 + i)
         assert {d["status"] for d in await deliveries(client)} == {"processed"}
+        await _verified(client)
+
+
+async def test_in_one_batch_a_key_freed_by_an_earlier_delivery_can_be_taken(
+    outcomes_settings: OutcomesSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An issue moved to another project frees its key; a new issue with that key later in
+    the same batch gets it — decided in the batch (the key check is read again after a
+    write), not by falling back to one by one."""
+    async with _app(outcomes_settings) as (app, client):
+        accepted(await post_jira(client, raw("jira/issue_created.json")), "processed")
+
+        async def no_fallback(*args: Any) -> None:
+            raise AssertionError("the batch fell back to one by one")
+
+        monkeypatch.setattr(batcher_module.service, "process", no_fallback)
+        moved = payload("jira/issue_updated_labels.json")
+        moved["issue"]["key"] = "MOVED-12"
+        taken = _jira_issue(7)
+        taken["issue"]["key"] = "PAY-12"
+        out = await _submit_together(app, [_jira(moved, "k-1"), _jira(taken, "k-2")])
+        assert [o.status if isinstance(o, Accepted) else repr(o) for o in out] == [
+            "processed",
+            "processed",
+        ]
+        assert (await epic(client, "MOVED-12"))["source_id"] == "10412"
+        assert (await epic(client, "PAY-12"))["source_id"] == "40007"
         await _verified(client)
