@@ -577,16 +577,26 @@ def check_first(first: int) -> int:
     return first
 
 
+def slice_bounds(
+    fetched: int, *, offset: int, first: int, total: int
+) -> tuple[int, bool, int | None]:
+    """For `fetched` (≤ `first + 1`) rows read at `offset`: how many are on the page,
+    whether there is a next page, and the last edge's offset (None for an empty page)."""
+    length = min(fetched, first)
+    return (
+        length,
+        fetched > first or offset + length < total,
+        offset + length - 1 if length else None,
+    )
+
+
 def connection_from_slice(nodes: list[T], *, offset: int, first: int, total: int) -> Connection[T]:
     """Build a connection from the `first + 1` rows fetched at `offset`."""
-    page = nodes[:first]
-    edges = [Edge(node=n, at=offset + i) for i, n in enumerate(page)]
+    length, has_next, end_at = slice_bounds(len(nodes), offset=offset, first=first, total=total)
+    edges = [Edge(node=n, at=offset + i) for i, n in enumerate(nodes[:length])]
     return Connection(
         edges=edges,
-        page_info=PageInfo(
-            has_next_page=len(nodes) > first or offset + len(page) < total,
-            end_at=offset + len(page) - 1 if page else None,
-        ),
+        page_info=PageInfo(has_next_page=has_next, end_at=end_at),
         total_count=total,
     )
 

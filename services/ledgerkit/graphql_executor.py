@@ -42,7 +42,7 @@ from graphql.pyutils import Path, Undefined
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import get_arguments
 
-from ledgerkit.graphql_many import many_of
+from ledgerkit.graphql_many import Completed, many_of
 
 # A plan completes a list of values and returns the list of results (same length, same
 # order) — or an awaitable of it when part of the subtree is async.
@@ -481,7 +481,7 @@ def _object(fields: list[_Field], fragments: bool = False) -> Plan:
     )
 
     def build(unique: list[Any], columns: list[list[Any]], where: list[int]) -> list[Any]:
-        rows: list[Any] = _dicts(keys, columns)
+        rows: list[Any] = result_dicts(keys, columns)
         if not where:
             return rows
         if fragments and len(unique) < len(where):
@@ -562,7 +562,7 @@ def _object(fields: list[_Field], fragments: bool = False) -> Plan:
     return plan
 
 
-def _dicts(keys: list[str], columns: list[list[Any]]) -> list[dict[str, Any]]:
+def result_dicts(keys: list[str], columns: list[list[Any]]) -> list[dict[str, Any]]:
     """One result dict per object from per-field columns (dict displays for the common
     small selections: about twice as fast as `dict(zip(...))`)."""
     n = len(keys)
@@ -600,6 +600,9 @@ def _complete_columns(
     try:
         for fi, f in enumerate(fields):
             vals = raw[fi]
+            if type(vals) is Completed:  # a batch resolver's finished answers
+                columns.append(vals)
+                continue
             col = f.sub(unique if vals is None else vals)
             if _is_pending(col):
                 later.append((fi, col))

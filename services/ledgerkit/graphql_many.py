@@ -11,7 +11,6 @@ normally the plain resolver's loads done at once with `load_all`, through the sa
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any, TypeVar
 
@@ -22,6 +21,12 @@ K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 MANY_ATTR = "__ledger_many__"
+
+
+class Completed(list[Any]):
+    """A batch resolver's values that are already completed results (JSON-ready), one
+    per source object: the fast executor uses them as they are (`ledgerkit.graphql_leaf`
+    makes them)."""
 
 
 def many(fn: Callable[..., Any]) -> Callable[[F], F]:
@@ -40,33 +45,24 @@ def many_of(resolver: Any) -> Callable[..., Any] | None:
 
 
 async def load_all(loader: DataLoader[K, V], keys: Sequence[K]) -> list[V]:
-    """`loader.load_many(keys)` without a future per key: the keys not cached yet go to the
-    loader's batch function in one call, and its results are primed into the loader's
-    cache (later `load`s of those keys, on any path, reuse them)."""
-    cache = loader.cache_map
-    found: dict[K, V] = {}
-    missing: list[K] = []
-    waiting: list[tuple[K, asyncio.Future[V]]] = []
-    for key in dict.fromkeys(keys):
-        fut = cache.get(key)
-        if fut is None:
-            missing.append(key)
-        elif fut.done():
-            found[key] = fut.result()
-        else:
-            waiting.append((key, fut))
+    """`loader.load_many(keys)` without a future per key: the keys not loaded yet go to
+    the loader's batch function in one call. Its results are kept with the loader for
+    later `load_all`s of the same keys (e.g. the same field under an alias); `load`s of
+    them — graphql-core's path — read again (only on the executor's fallback)."""
+    done: dict[K, V] | None = getattr(loader, _DONE, None)
+    if done is None:
+        done = {}
+        setattr(loader, _DONE, done)
+    missing = [k for k in dict.fromkeys(keys) if k not in done]
     if missing:
         values = await loader.load_fn(missing)
         if len(values) != len(missing):
             raise ValueError("a batch function returned the wrong number of values")
-        loop = asyncio.get_running_loop()
         for key, value in zip(missing, values, strict=True):
             if isinstance(value, BaseException):
                 raise value
-            fut = loop.create_future()
-            fut.set_result(value)
-            cache.set(key, fut)
-            found[key] = value
-    for key, fut in waiting:
-        found[key] = await fut
-    return [found[k] for k in keys]
+            done[key] = value
+    return [done[k] for k in keys]
+
+
+_DONE = "_ledger_loaded"

@@ -34,6 +34,30 @@ def to_connection(nodes: list[N], total: int, window: Window) -> Connection[N]:
     return connection_from_slice(nodes, offset=window.offset, first=window.limit, total=total)
 
 
+def _by_params(keys: list[Key]) -> dict[Any, list[int]]:
+    groups: dict[Any, list[int]] = defaultdict(list)
+    for parent, params in keys:
+        groups[params].append(parent)
+    return groups
+
+
+async def _pages(
+    ctx: GraphQLContext,
+    build: Callable[[str, Any], Select[Any]],
+    params: Any,
+    parents: list[int],
+) -> tuple[dict[int, list[Row[Any]]], dict[int, int]]:
+    """Each parent's page of rows (in order) and total, from one windowed statement."""
+    window: Window = params[0]
+    by_parent = await store.children(ctx, parents, build(ctx.dialect, params))
+    totals: dict[int, int] = {}
+    for parent, rows in by_parent.items():
+        totals[parent] = rows[0].gql_total
+        if store.is_total_only(rows[0], window):
+            rows.clear()
+    return by_parent, totals
+
+
 def _windowed_loader(
     ctx: GraphQLContext,
     build: Callable[[str, Any], Select[Any]],
@@ -45,18 +69,10 @@ def _windowed_loader(
     share in one more statement)."""
 
     async def batch(keys: list[Key]) -> list[Connection[Any]]:
-        groups: dict[Any, list[int]] = defaultdict(list)
-        for parent, params in keys:
-            groups[params].append(parent)
         results: dict[Key, Connection[Any]] = {}
-        for params, parents in groups.items():
+        for params, parents in _by_params(keys).items():
             window: Window = params[0]
-            by_parent = await store.children(ctx, parents, build(ctx.dialect, params))
-            totals: dict[int, int] = {}
-            for parent, rows in by_parent.items():
-                totals[parent] = rows[0].gql_total
-                if store.is_total_only(rows[0], window):
-                    rows.clear()
+            by_parent, totals = await _pages(ctx, build, params, parents)
             every = [r for rows in by_parent.values() for r in rows]
             if prepare is not None:
                 await prepare(ctx, every)
@@ -114,14 +130,29 @@ def measurements_of_kpi(ctx: GraphQLContext) -> DataLoader[Key, Connection[t.Mea
     `fields` as in `contributions_of_epic`."""
     return ctx.loader(
         "measurements_of_kpi",
-        lambda: _windowed_loader(
-            ctx,
-            lambda dialect, params: store.measurements_by_kpi(
-                dialect, params[1], params[0], *params[2:]
-            ),
-            t.measurement_nodes,
-        ),
+        lambda: _windowed_loader(ctx, _measurements_statement, t.measurement_nodes),
     )
+
+
+def _measurements_statement(dialect: str, params: Any) -> Select[Any]:
+    return store.measurements_by_kpi(dialect, params[1], params[0], *params[2:])
+
+
+def measurement_rows_of_kpi(
+    ctx: GraphQLContext,
+) -> DataLoader[Key, tuple[list[Row[Any]], int]]:
+    """`measurements_of_kpi`'s pages as rows and totals, for answers printed straight
+    from rows (`ledgerkit.graphql_leaf`)."""
+
+    async def batch(keys: list[Key]) -> list[tuple[list[Row[Any]], int]]:
+        results: dict[Key, tuple[list[Row[Any]], int]] = {}
+        for params, parents in _by_params(keys).items():
+            by_parent, totals = await _pages(ctx, _measurements_statement, params, parents)
+            for parent in parents:
+                results[(parent, params)] = (by_parent.get(parent, []), totals.get(parent, 0))
+        return [results[k] for k in keys]
+
+    return ctx.loader("measurement_rows_of_kpi", lambda: DataLoader(load_fn=batch))
 
 
 def all_measurements_of_kpi(

@@ -19,7 +19,7 @@ import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
@@ -122,6 +122,7 @@ CONTRIB_COLS = [
 ]
 CONTRIB_KPI_PK = 2  # c_kpi_pk's position in a row that starts with CONTRIB_COLS
 MEAS_COLS = [M.kpi_pk, M.period, M.segment, M.value, M.source, M.version, M.recorded_at]
+MEAS_AT = {c.key: i for i, c in enumerate(MEAS_COLS)}  # a column's position in a row
 SCORE_COLS = list(Score.__table__.c)
 DECISION_COLS = list(Decision.__table__.c)
 CHANGE_COLS = list(Change.__table__.c)
@@ -202,10 +203,11 @@ def one_of(column: ColumnElement[Any], dialect: str) -> ColumnElement[bool]:
     return column.in_(bindparam("parents", expanding=True))
 
 
-@dataclass(frozen=True)
-class Window:
+class Window(NamedTuple):
     """Which rows of each parent's ordered children: `offset`..`offset+limit` (one more is
-    fetched to tell whether there is a next page), or the last `limit` when `last`."""
+    fetched to tell whether there is a next page), or the last `limit` when `last`. A
+    named tuple: loader keys hash it hundreds of times per query (in C, unlike a frozen
+    dataclass's `__hash__`)."""
 
     offset: int = 0
     limit: int = 50
@@ -223,8 +225,7 @@ class EpicFilter:
     include_archived: bool = False
 
 
-@dataclass(frozen=True)
-class MeasurementFilter:
+class MeasurementFilter(NamedTuple):  # hashed as often as `Window`
     period_from: str | None = None
     period_to: str | None = None
     segment: str | None = None

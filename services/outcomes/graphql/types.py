@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 import functools
 import operator
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, cast
@@ -32,10 +32,11 @@ from ledgerkit.graphql import (
     decode_offset,
     node_fields,
 )
-from ledgerkit.graphql_many import load_all, many
+from ledgerkit.graphql_leaf import LeafConnection, NodeColumn
+from ledgerkit.graphql_many import Completed, load_all, many
 from ledgerkit.graphql_scalars import DecimalText, Money, Period
 from ledgerkit.money import decimal_str
-from outcomes.graphql import loaders
+from outcomes.graphql import loaders, store
 from outcomes.graphql.store import MeasurementFilter, Window
 
 Ctx = Info[GraphQLContext, None]
@@ -220,12 +221,43 @@ def _kpi_measurements_many(
     after: str | None = None,
     last: int | None = None,
 ) -> Any:
+    window = window_of(first, after, last)
     params = (
-        window_of(first, after, last),
+        window,
         MeasurementFilter(period_from, period_to, segment, as_of),
         node_fields(info),
     )
-    return load_all(loaders.measurements_of_kpi(info.context), [(k.pk, params) for k in kpis])
+    keys = [(k.pk, params) for k in kpis]
+    selected = info.selected_fields
+    leaf = LeafConnection.of(selected[0], _MEASUREMENT_COLUMNS) if len(selected) == 1 else None
+    if leaf is None:
+        return load_all(loaders.measurements_of_kpi(info.context), keys)
+    return _print_pages(leaf, load_all(loaders.measurement_rows_of_kpi(info.context), keys), window)
+
+
+# `Measurement` fields printed straight from a measurement row (`store.MEAS_COLS`).
+_MEASUREMENT_COLUMNS: dict[str, NodeColumn] = {
+    "period": (store.MEAS_AT["period"], None),
+    "segment": (store.MEAS_AT["segment"], None),
+    "value": (store.MEAS_AT["value"], decimal_str),
+    "source": (store.MEAS_AT["source"], None),
+    "version": (store.MEAS_AT["version"], None),
+}
+
+
+async def _print_pages(
+    leaf: LeafConnection, pages: Awaitable[list[tuple[list[Any], int]]], window: Window
+) -> Completed:
+    """Connections' answers printed from their pages' rows, as `loaders.to_connection`
+    would make them (`last`: fetched newest first, shown oldest first)."""
+    out = Completed()
+    for rows, total in await pages:
+        if window.last:
+            page = rows[::-1]
+            out.append(leaf.print(page, total, offset=total - len(page), first=len(page)))
+        else:
+            out.append(leaf.print(rows, total, offset=window.offset, first=window.limit))
+    return out
 
 
 # ---- entities --------------------------------------------------------------------------

@@ -70,6 +70,19 @@ QUERIES: list[tuple[str, dict[str, Any]]] = [
         {},
     ),
     (
+        # Connections printed straight from rows (`ledgerkit.graphql_leaf`): aliases,
+        # pageInfo, cursors, `first`, `last`, an empty page.
+        """{ kpis(first: 3) { edges { node { slug
+               m: measurements(first: 2) { count: totalCount
+                 info: pageInfo { more: hasNextPage end: endCursor }
+                 list: edges { c: cursor n: node { p: period v: value s: source seg: segment } } }
+               tail: measurements(last: 3) { pageInfo { endCursor hasNextPage }
+                 edges { node { period version } cursor } }
+               none: measurements(from: "2099-01") { totalCount
+                 pageInfo { hasNextPage endCursor } edges { node { period } } } } } } }""",
+        {},
+    ),
+    (
         # A batch resolver (`ledgerkit.graphql_many`) refusing its arguments: the error at
         # each object's path, as graphql-core gives it.
         """{ kpis(first: 2) { edges { node { slug
@@ -116,7 +129,7 @@ async def test_fast_path_answers_like_graphql_core(
     data, errors = fast
     if index == 2:  # the error nulls its non-null parents up to the root, both ways
         assert errors and errors[0][1][:3] == ("epics", "edges", 0)
-    elif index == 5:  # the argument error at the field's path, both ways
+    elif index == 6:  # the argument error at the field's path, both ways
         assert errors and errors[0][1][-1] == "measurements"
         assert "`last` must be between 0 and 500" in errors[0][0]
     else:
