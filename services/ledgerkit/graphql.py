@@ -30,7 +30,7 @@ from graphql import (
     SelectionSetNode,
     VariableNode,
 )
-from sqlalchemy import Executable, Result
+from sqlalchemy import Executable, Result, Select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from strawberry.extensions import (
     AddValidationRules,
@@ -50,6 +50,7 @@ from ledgerkit.auth import Principal, current_principal
 from ledgerkit.db import Database
 from ledgerkit.errors import Forbidden, LedgerError
 from ledgerkit.graphql_cache import AnswerCache
+from ledgerkit.graphql_rows import fetch_rows
 from ledgerkit.settings import CommonSettings
 
 MAX_FIRST = 500
@@ -100,6 +101,16 @@ class GraphQLContext(BaseContext):
             if self._conn is None:
                 self._conn = await self.db.engine.connect()
             return await self._conn.execute(statement, params)
+
+    async def rows(self, statement: Select[Any], params: dict[str, Any] | None = None) -> list[Any]:
+        """`execute(statement, params).all()`, from asyncpg directly when SQLAlchemy would
+        not change the values (`ledgerkit.graphql_rows`): for loaders' prebuilt statements."""
+        if self.db is None:
+            raise RuntimeError("GraphQLContext has no database")
+        async with self._lock:
+            if self._conn is None:
+                self._conn = await self.db.engine.connect()
+            return await fetch_rows(self._conn, statement, params)
 
     async def read_session(self) -> AsyncSession:
         """A read session for domain service functions (the same ones REST calls); it is

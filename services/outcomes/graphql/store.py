@@ -388,7 +388,7 @@ async def children(
     out: dict[int, list[Row[Any]]] = {}
     unique = list(dict.fromkeys(parents))
     for i in range(0, len(unique), IN_CHUNK):
-        rows = (await ctx.execute(stmt, {"parents": unique[i : i + IN_CHUNK]})).all()
+        rows = await ctx.rows(stmt, {"parents": unique[i : i + IN_CHUNK]})
         if not rows:
             continue
         fields = rows[0]._fields
@@ -499,7 +499,7 @@ async def _rows_by(
     out: dict[Any, Row[Any]] = {}
     unique = list(dict.fromkeys(values))
     for i in range(0, len(unique), IN_CHUNK):
-        rows = (await ctx.execute(stmt, {"parents": unique[i : i + IN_CHUNK]})).all()
+        rows = await ctx.rows(stmt, {"parents": unique[i : i + IN_CHUNK]})
         if rows:
             at = rows[0]._fields.index(column.key)
             for row in rows:
