@@ -199,7 +199,8 @@ class FastCompletionExecutor(StrawberryGraphQLCoreExecutionContext):
             info = self.build_resolve_info(field_def, to_nodes(sub_fdl), return_type, field_path)
             whole = self._many_call(field_def, info, args)
             if whole is not None:
-                fields.append(_Field(response_key, whole, _MANY, sub))
+                holes = self._hole_plans(field_def.type, sub_fdl, depth + 1)
+                fields.append(_Field(response_key, whole, _MANY, sub, holes))
                 continue
             direct = self._direct_call(field_def, info, args)
             if direct is not None:
@@ -207,6 +208,46 @@ class FastCompletionExecutor(StrawberryGraphQLCoreExecutionContext):
             else:
                 fields.append(_Field(response_key, resolve, (info, args), sub))
         return _object(fields, self._fragments)
+
+    def _hole_plans(
+        self, return_type: Any, fdl: Any, depth: int
+    ) -> Callable[[tuple[str, ...]], Plan]:
+        """For a batch resolver's field: the plan completing the objects found at a
+        response-key path below it (compiled on first use), raising `_Slow` if the path
+        is not in the selection."""
+        plans: dict[tuple[str, ...], Any] = {}
+
+        def plan_for(path: tuple[str, ...]) -> Plan:
+            plan = plans.get(path)
+            if plan is None:
+                try:
+                    plan = self._compile_path(return_type, fdl, path, depth) or _NO_PLAN
+                except Exception:
+                    plan = _NO_PLAN
+                plans[path] = plan
+            if plan is _NO_PLAN:
+                raise _Slow
+            return plan  # type: ignore[no-any-return]
+
+        return plan_for
+
+    def _compile_path(
+        self, return_type: Any, fdl: Any, path: tuple[str, ...], depth: int
+    ) -> Plan | None:
+        type_ = return_type
+        for key in path:
+            while isinstance(type_, GraphQLNonNull | GraphQLList):
+                type_ = type_.of_type
+            if not isinstance(type_, GraphQLObjectType):
+                return None
+            sub_fdl = self.collect_subfields(type_, fdl).grouped_field_set.get(key)
+            if not sub_fdl:
+                return None
+            field_def = type_.fields.get(sub_fdl[0].node.name.value)
+            if field_def is None:
+                return None
+            type_, fdl = field_def.type, sub_fdl
+        return self._compile(type_, fdl, depth + len(path))
 
     def _converted(
         self, field_def: Any, info: GraphQLResolveInfo[Any], args: dict[str, Any]
@@ -290,12 +331,21 @@ class FastCompletionExecutor(StrawberryGraphQLCoreExecutionContext):
 
 class _Field:
     """One selected field of an object plan: its response key, how to read it from the
-    parent (None for a constant such as `__typename`), and the plan for its values."""
+    parent (None for a constant such as `__typename`), and the plan for its values; for a
+    batch resolver, also the plans for the holes its `Completed` answers may leave."""
 
-    __slots__ = ("call", "key", "resolve", "sub")
+    __slots__ = ("call", "holes", "key", "resolve", "sub")
 
-    def __init__(self, key: str, resolve: Any, call: Any, sub: Plan) -> None:
+    def __init__(
+        self,
+        key: str,
+        resolve: Any,
+        call: Any,
+        sub: Plan,
+        holes: Callable[[tuple[str, ...]], Plan] | None = None,
+    ) -> None:
         self.key, self.resolve, self.call, self.sub = key, resolve, call, sub
+        self.holes = holes
 
 
 def _const(value: Any) -> Plan:
@@ -601,7 +651,10 @@ def _complete_columns(
         for fi, f in enumerate(fields):
             vals = raw[fi]
             if type(vals) is Completed:  # a batch resolver's finished answers
-                columns.append(vals)
+                done = _fill_holes(vals, f.holes) if vals.holes else vals
+                if _is_pending(done):
+                    later.append((fi, done))
+                columns.append(done)
                 continue
             col = f.sub(unique if vals is None else vals)
             if _is_pending(col):
@@ -611,6 +664,35 @@ def _complete_columns(
         _close(c for _, c in later)
         raise
     return columns, later
+
+
+def _fill_holes(completed: Completed, plans: Callable[[tuple[str, ...]], Plan] | None) -> Any:
+    """Complete the objects a batch resolver's answers left in place (`Completed.holes`)
+    and put them there; the answers, or an awaitable of them."""
+    if plans is None:
+        raise _Slow
+    pending: list[tuple[list[Any], str, Any]] = []
+    for path, (dicts, objects) in completed.holes.items():
+        done = plans(path)(objects)
+        if _is_pending(done):
+            pending.append((dicts, path[-1], done))
+        else:
+            _put(dicts, path[-1], done)
+    if not pending:
+        return completed
+
+    async def later() -> Completed:
+        results = await _drive([p for _, _, p in pending])
+        for (dicts, key, _), done in zip(pending, results, strict=True):
+            _put(dicts, key, done)
+        return completed
+
+    return later()
+
+
+def _put(dicts: list[Any], key: str, values: list[Any]) -> None:
+    for d, v in zip(dicts, values, strict=True):
+        d[key] = v
 
 
 def _distinct(values: list[Any]) -> tuple[list[Any], list[int]]:

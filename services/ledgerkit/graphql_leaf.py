@@ -27,9 +27,11 @@ from ledgerkit.graphql_many import Completed
 
 # A node field's row position and how its value is printed (None: as it is).
 NodeColumn = tuple[int, Callable[[Any], Any] | None]
+# An object-valued node field: its object from the row, completed by the executor.
+NodeObject = Callable[[Any], Any]
 
 
-__all__ = ["Completed", "LeafConnection", "NodeColumn"]
+__all__ = ["Completed", "LeafConnection", "NodeColumn", "NodeObject"]
 
 
 def _plain(sel: Any) -> bool:
@@ -55,11 +57,22 @@ class LeafConnection:
     top: tuple[tuple[str, str], ...]  # (key, "totalCount" | "pageInfo" | "edges")
     page_info: tuple[tuple[str, str], ...]
     edge: tuple[tuple[str, str], ...]  # (key, "cursor" | "node")
+    node_key: str
+    # (key, row position, printer) for a column, (key, -1, object getter) for an object
     node: tuple[tuple[str, int, Callable[[Any], Any] | None], ...]
+    objects: frozenset[str]  # the node keys whose values are objects to complete
 
     @classmethod
-    def of(cls, selected: Any, columns: dict[str, NodeColumn]) -> LeafConnection | None:
-        """The plan for one connection field's selection, or None (resolve generally)."""
+    def of(
+        cls,
+        selected: Any,
+        columns: dict[str, NodeColumn],
+        objects: dict[str, NodeObject] | None = None,
+    ) -> LeafConnection | None:
+        """The plan for one connection field's selection, or None (resolve generally).
+        `objects`: node fields whose value is an object (any selection below it), left
+        in the answer as holes the executor completes (`Completed.holes`)."""
+        objects = objects or {}
         if not isinstance(selected, SelectedField) or selected.directives:
             return None
         top = _keys(selected.selections)
@@ -67,7 +80,9 @@ class LeafConnection:
             return None
         page_info: list[tuple[str, str]] = []
         edge: list[tuple[str, str]] = []
+        node_key = ""
         node: list[tuple[str, int, Callable[[Any], Any] | None]] = []
+        holes: set[str] = set()
         by_name = {sel.name: sel for sel in selected.selections if isinstance(sel, SelectedField)}
         for _, name in top:
             sel = by_name[name]
@@ -93,20 +108,40 @@ class LeafConnection:
                     None,
                 )
                 if node_sel is not None:
+                    node_key = node_sel.alias or node_sel.name
                     fields = _keys(node_sel.selections)
-                    if fields is None or any(n not in columns for _, n in fields):
+                    if fields is None:
                         return None
-                    node = [(key, *columns[n]) for key, n in fields]
+                    for key, n in fields:
+                        if n in columns:
+                            node.append((key, *columns[n]))
+                        elif n in objects:
+                            node.append((key, -1, objects[n]))
+                            holes.add(key)
+                        else:
+                            return None
             else:
                 return None
-        return cls(tuple(top), tuple(page_info), tuple(edge), tuple(node))
+        return cls(
+            tuple(top), tuple(page_info), tuple(edge), node_key, tuple(node), frozenset(holes)
+        )
 
-    def print(self, rows: list[Any], total: int, *, offset: int, first: int) -> dict[str, Any]:
+    def print(
+        self,
+        rows: list[Any],
+        total: int,
+        *,
+        offset: int,
+        first: int,
+        holes: dict[tuple[str, ...], tuple[list[Any], list[Any]]] | None = None,
+    ) -> dict[str, Any]:
         """The connection's answer from the `first + 1` rows fetched at `offset` (the
-        same page `connection_from_slice` makes)."""
+        same page `connection_from_slice` makes). Object fields' node dicts and objects
+        are added to `holes` under their path (edges key, node key, field key)."""
         length, has_next, end_at = slice_bounds(len(rows), offset=offset, first=first, total=total)
         page = rows[:length]
         edges: list[dict[str, Any]] = []
+        edges_key = next((k for k, n in self.top if n == "edges"), "")
         if self.edge:
             nodes: list[dict[str, Any]] = []
             if self.node:
@@ -114,10 +149,20 @@ class LeafConnection:
                 columns = [
                     list(map(operator.itemgetter(at), page))
                     if convert is None
+                    else [convert(r) for r in page]
+                    if at < 0
                     else [None if r[at] is None else convert(r[at]) for r in page]
                     for _, at, convert in self.node
                 ]
                 nodes = result_dicts(keys, columns)
+                if self.objects:
+                    if holes is None:
+                        raise ValueError("a connection with object fields needs `holes`")
+                    for (key, _, _), column in zip(self.node, columns, strict=True):
+                        if key in self.objects:
+                            found = holes.setdefault((edges_key, self.node_key, key), ([], []))
+                            found[0].extend(nodes)
+                            found[1].extend(column)
             if len(self.edge) == 1 and self.edge[0][1] == "node":
                 key = self.edge[0][0]
                 edges = [{key: n} for n in nodes]

@@ -26,7 +26,13 @@ MANY_ATTR = "__ledger_many__"
 class Completed(list[Any]):
     """A batch resolver's values that are already completed results (JSON-ready), one
     per source object: the fast executor uses them as they are (`ledgerkit.graphql_leaf`
-    makes them)."""
+    makes them) — except its `holes`: by response-key path below the field, the dicts
+    holding an object (in the path's last key) and those objects, which the executor
+    completes with the selection at that path and puts in place."""
+
+    def __init__(self, *values: Any) -> None:
+        super().__init__(*values)
+        self.holes: dict[tuple[str, ...], tuple[list[Any], list[Any]]] = {}
 
 
 def many(fn: Callable[..., Any]) -> Callable[[F], F]:

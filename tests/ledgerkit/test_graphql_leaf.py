@@ -59,3 +59,19 @@ def test_anything_else_is_resolved_the_general_way() -> None:
         SelectedField("measurements", {"include": {"if": True}}, {}, [edges]),
     ):
         assert LeafConnection.of(selection, COLUMNS) is None
+
+
+def test_object_fields_are_left_as_holes_for_the_executor() -> None:
+    leaf = LeafConnection.of(
+        conn(f("edges", f("node", f("period"), f("kpi", f("slug")), alias="n"), alias="e")),
+        COLUMNS,
+        {"kpi": lambda row: f"kpi of {row[0]}"},
+    )
+    assert leaf is not None
+    holes: dict[tuple[str, ...], tuple[list[Any], list[Any]]] = {}
+    first = leaf.print([("2024-01", 1)], 1, offset=0, first=5, holes=holes)
+    second = leaf.print([("2024-02", 2), ("2024-03", 3)], 2, offset=0, first=5, holes=holes)
+    dicts, objects = holes[("e", "n", "kpi")]
+    assert objects == ["kpi of 2024-01", "kpi of 2024-02", "kpi of 2024-03"]
+    assert dicts == [first["e"][0]["n"], *(e["n"] for e in second["e"])]
+    assert dicts[0] == {"period": "2024-01", "kpi": "kpi of 2024-01"}

@@ -106,7 +106,7 @@ def contributions_of_epic(ctx: GraphQLContext) -> DataLoader[Key, Connection[t.C
         "contributions_of_epic",
         lambda: _windowed_loader(
             ctx,
-            lambda dialect, params: store.contributions_by_epic(dialect, *params),
+            _contributions_statement,
             t.contributions_with_kpi,
             _kpis_of,
         ),
@@ -134,25 +134,52 @@ def measurements_of_kpi(ctx: GraphQLContext) -> DataLoader[Key, Connection[t.Mea
     )
 
 
+def _contributions_statement(dialect: str, params: Any) -> Select[Any]:
+    return store.contributions_by_epic(dialect, *params)
+
+
 def _measurements_statement(dialect: str, params: Any) -> Select[Any]:
     return store.measurements_by_kpi(dialect, params[1], params[0], *params[2:])
 
 
-def measurement_rows_of_kpi(
+def _rows_loader(
     ctx: GraphQLContext,
+    name: str,
+    build: Callable[[str, Any], Select[Any]],
+    prepare: Callable[[GraphQLContext, list[Row[Any]], Any], Awaitable[None]] | None = None,
 ) -> DataLoader[Key, tuple[list[Row[Any]], int]]:
-    """`measurements_of_kpi`'s pages as rows and totals, for answers printed straight
-    from rows (`ledgerkit.graphql_leaf`)."""
+    """A windowed loader's pages as rows and totals, for answers printed straight from
+    rows (`ledgerkit.graphql_leaf`); `prepare(ctx, rows, params)` sees a batch's rows
+    first (to fetch what they share)."""
 
     async def batch(keys: list[Key]) -> list[tuple[list[Row[Any]], int]]:
         results: dict[Key, tuple[list[Row[Any]], int]] = {}
         for params, parents in _by_params(keys).items():
-            by_parent, totals = await _pages(ctx, _measurements_statement, params, parents)
+            by_parent, totals = await _pages(ctx, build, params, parents)
+            if prepare is not None:
+                await prepare(ctx, [r for rows in by_parent.values() for r in rows], params)
             for parent in parents:
                 results[(parent, params)] = (by_parent.get(parent, []), totals.get(parent, 0))
         return [results[k] for k in keys]
 
-    return ctx.loader("measurement_rows_of_kpi", lambda: DataLoader(load_fn=batch))
+    return ctx.loader(name, lambda: DataLoader(load_fn=batch))
+
+
+def measurement_rows_of_kpi(ctx: GraphQLContext) -> DataLoader[Key, tuple[list[Row[Any]], int]]:
+    """`measurements_of_kpi`'s pages as rows and totals."""
+    return _rows_loader(ctx, "measurement_rows_of_kpi", _measurements_statement)
+
+
+def contribution_rows_of_epic(ctx: GraphQLContext) -> DataLoader[Key, tuple[list[Row[Any]], int]]:
+    """`contributions_of_epic`'s pages as rows and totals; their KPIs are in the request's
+    KPI cache (`types.kpi_cache`) once loaded."""
+
+    async def kpis_if_shown(ctx: GraphQLContext, rows: list[Row[Any]], params: Any) -> None:
+        fields = params[1] if len(params) > 1 else None
+        if fields is None or "kpi" in fields:
+            await _kpis_of(ctx, rows)
+
+    return _rows_loader(ctx, "contribution_rows_of_epic", _contributions_statement, kpis_if_shown)
 
 
 def all_measurements_of_kpi(

@@ -120,7 +120,8 @@ CONTRIB_COLS = [
     C.created_at.label("c_created_at"),
     C.updated_at.label("c_updated_at"),
 ]
-CONTRIB_KPI_PK = 2  # c_kpi_pk's position in a row that starts with CONTRIB_COLS
+CONTRIB_AT = {c.key: i for i, c in enumerate(CONTRIB_COLS)}  # a column's position in a row
+CONTRIB_KPI_PK = CONTRIB_AT["c_kpi_pk"]
 MEAS_COLS = [M.kpi_pk, M.period, M.segment, M.value, M.source, M.version, M.recorded_at]
 MEAS_AT = {c.key: i for i, c in enumerate(MEAS_COLS)}  # a column's position in a row
 SCORE_COLS = list(Score.__table__.c)

@@ -181,7 +181,29 @@ def _contributions_pages(
 def _epic_contributions_many(
     epics: list[Epic], info: Ctx, first: int | None = None, after: str | None = None
 ) -> Any:
-    return _contributions_pages(epics, info, first, after, node_fields(info))
+    fields = node_fields(info)
+    selected = info.selected_fields
+    ctx = info.context
+    leaf = None
+    if len(selected) == 1:
+        kpis = kpi_cache(ctx)
+        at = store.CONTRIB_KPI_PK
+        leaf = LeafConnection.of(
+            selected[0], _CONTRIBUTION_COLUMNS, {"kpi": lambda row: kpis[row[at]]}
+        )
+    if leaf is None:
+        return _contributions_pages(epics, info, first, after, fields)
+    window = window_of(first, after)
+    keys = [(e.pk, (window, fields)) for e in epics]
+    return _print_pages(leaf, load_all(loaders.contribution_rows_of_epic(ctx), keys), window)
+
+
+# `Contribution` fields printed straight from a contribution row (`store.CONTRIB_COLS`).
+_CONTRIBUTION_COLUMNS: dict[str, NodeColumn] = {
+    "expectedUplift": (store.CONTRIB_AT["c_expected_uplift"], decimal_str),
+    "claimedShare": (store.CONTRIB_AT["c_claimed_share"], decimal_str),
+    "version": (store.CONTRIB_AT["c_version"], None),
+}
 
 
 async def _epic_kpis_many(
@@ -254,9 +276,13 @@ async def _print_pages(
     for rows, total in await pages:
         if window.last:
             page = rows[::-1]
-            out.append(leaf.print(page, total, offset=total - len(page), first=len(page)))
+            out.append(
+                leaf.print(page, total, offset=total - len(page), first=len(page), holes=out.holes)
+            )
         else:
-            out.append(leaf.print(rows, total, offset=window.offset, first=window.limit))
+            out.append(
+                leaf.print(rows, total, offset=window.offset, first=window.limit, holes=out.holes)
+            )
     return out
 
 
