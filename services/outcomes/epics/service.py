@@ -328,8 +328,6 @@ async def update_epic(
         raise _duplicate(merged.key)
     old_status = epic.status
     _apply_fields(epic, changed)
-    if "streams" in changed:
-        await store.set_streams(session, epic.pk, merged.streams)
     action = "updated"
     if epic.status == "archived" and old_status != "archived":
         epic.archived_at, action = utcnow(), "archived"
@@ -337,7 +335,9 @@ async def update_epic(
         epic.archived_at, action = None, "restored"
     epic.version += 1
     epic.updated_at = utcnow()
-    await _flush(session, epic.key)
+    await _flush(session, epic.key)  # one UPDATE of the row, a key race as 409
+    if "streams" in changed:  # after the flush: its DELETE would autoflush half the update
+        await store.set_streams(session, epic.pk, merged.streams)
     _record(session, epic, actor, action)
     return epic
 

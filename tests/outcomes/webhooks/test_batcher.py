@@ -340,6 +340,7 @@ async def test_in_one_batch_a_run_of_creates_is_written_together_as_one_by_one(
         # The first run's key check came with the batch's epics; the second is read, since
         # the update wrote in between.
         assert sum(s.startswith("SELECT epics.key FROM epics") for s in statements) == 1
+        assert sum(s.startswith("UPDATE epics ") for s in statements) == 1  # the update: one
         e = await epic(client, "BAT-1")
         assert (e["version"], e["streams"]) == (2, ["Revenue"])
         e = await epic(client, "BAT-0")
