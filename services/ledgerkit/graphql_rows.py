@@ -128,5 +128,10 @@ async def fetch_rows(
             args = [given[n] if n in given else compiled.fixed[n] for n in compiled.names]
             raw = await conn.get_raw_connection()
             driver: asyncpg.Connection = raw.driver_connection  # type: ignore[assignment]
-            return list(await driver.fetch(compiled.sql, *args, record_class=LedgerRecord))
+            try:
+                return list(await driver.fetch(compiled.sql, *args, record_class=LedgerRecord))
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError):
+                # Run it through SQLAlchemy instead, which reports the failure as it does
+                # for every other statement (and drops a broken connection from the pool).
+                pass
     return list((await conn.execute(statement, params)).all())

@@ -7,6 +7,7 @@ from __future__ import annotations
 import httpx
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 
 from ledgerkit.graphql_rows import LedgerRecord, fetch_rows
 from outcomes.graphql import store
@@ -47,3 +48,17 @@ async def test_raw_rows_equal_sqlalchemy_rows(gql_client: httpx.AsyncClient) -> 
         assert isinstance(
             (await fetch_rows(conn, cases[0][0], {"parents": epics}))[0], LedgerRecord
         )
+
+
+async def test_a_failing_raw_read_fails_as_sqlalchemy_reports_it(
+    gql_client: httpx.AsyncClient,
+) -> None:
+    """An error on the asyncpg path is reported the way every other statement's is (a
+    SQLAlchemy `DBAPIError`, which the error handling knows), not as a raw driver error."""
+    engine = app_of(gql_client).state.db.engine
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only (elsewhere every statement goes through SQLAlchemy)")
+    stmt = store.contributions_by_epic("postgresql", Window(limit=50), None)
+    async with engine.connect() as conn:
+        with pytest.raises(DBAPIError):
+            await fetch_rows(conn, stmt, {"parents": ["not a number"]})
