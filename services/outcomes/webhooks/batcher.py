@@ -6,15 +6,17 @@ parsed its delivery queues it and waits on a future. A drain task starts as soon
 something is queued (no timer: a lone delivery goes straight through) and takes everything
 waiting, up to `max_batch`; what arrives meanwhile forms the next batch.
 
-- **Transaction A** stores all of the batch's inbox rows in one multi-row INSERT and commits:
-  every delivery is durable before anything is processed. If A fails, every request of
-  the batch gets 503 (as a lone delivery would).
+- **Transaction A** stores all of the batch's inbox rows in one multi-row INSERT and commits
+  (PostgreSQL: that one statement in autocommit): every delivery is durable before
+  anything is processed. If A fails, every request of the batch gets 503 (as a lone
+  delivery would).
 - **Transaction B** processes them in arrival order in one transaction: the per-item
   advisory locks for all items in one statement (sorted, so lockers never deadlock), the
-  dedupe hits, epics by source id and known KPI slugs read once for the batch, each event
-  applied by the same `apply_event` as a lone delivery (same epics/contributions services,
-  same change log), the outcomes written in one executemany — one commit, so the change
-  log's chain lock and the commit's fsync are paid once per batch.
+  dedupe hits, epics by source id (and which epic keys are taken) and known KPI slugs read
+  once for the batch, each event decided as a lone delivery is (`apply_or_plan`: same
+  epics/contributions services, same change log) with runs of consecutive creates of new
+  epics written together (`create_all`), the outcomes written in one executemany — one
+  commit, so the change log's chain lock and the commit's fsync are paid once per batch.
 - If B raises, it is rolled back and the batch's deliveries are processed one by one with
   `service.process` (a single bad delivery ends `failed` with its reason, the others are
   applied). A transient database error marks them `failed` and answers 503 instead, as the
