@@ -396,6 +396,7 @@ async def process_batch(
     first, so every event still sees the ledger as the earlier ones left it, and the
     change log gets the same entries in the same order."""
     async with db.session(write=True) as session:
+        await store.plan_afresh(session)
         lookups = await BatchLookups.load(session, events, config, locked)
         outcomes: list[Outcome | None] = [None] * len(events)
         held: dict[int, Creation] = {}  # by position in the batch, in order

@@ -25,14 +25,15 @@ _DELIVERIES = WebhookDelivery.metadata.tables[WebhookDelivery.__tablename__]
 # The batch statements are built once (building one costs about as much as running it).
 _INSERT_MANY = insert(_DELIVERIES).returning(_DELIVERIES.c.pk, sort_by_parameter_order=True)
 _LOCK_ITEMS = text("SELECT pg_advisory_xact_lock(:c, k) FROM unnest(CAST(:keys AS int4[])) AS t(k)")
-_DONE_MANY = (
-    select(_DELIVERIES.c.dedupe_key, _DELIVERIES.c.id)
-    .where(
-        _DELIVERIES.c.source == bindparam("source"),
-        _DELIVERIES.c.dedupe_key.in_(bindparam("keys", expanding=True)),
-        _DELIVERIES.c.status.in_(DONE_STATUSES),
-    )
-    .order_by(_DELIVERIES.c.pk)
+# Only the (source, dedupe_key) index's columns in the WHERE, no ORDER BY: whatever the
+# statistics say, the plan is that index (ordering by pk, or filtering on status, could
+# lead the planner to walk the whole inbox — measured growing to 2.7 ms a call within
+# 30 s of a burst). The few rows per key are filtered and ordered here.
+_DONE_MANY = select(
+    _DELIVERIES.c.pk, _DELIVERIES.c.dedupe_key, _DELIVERIES.c.id, _DELIVERIES.c.status
+).where(
+    _DELIVERIES.c.source == bindparam("source"),
+    _DELIVERIES.c.dedupe_key.in_(bindparam("keys", expanding=True)),
 )
 _MARK_MANY = (
     update(_DELIVERIES)
@@ -100,6 +101,23 @@ async def lock_item(session: AsyncSession, source: str, item_id: str) -> None:
         )
 
 
+_FRESH_PLANS = text("SET LOCAL plan_cache_mode = force_custom_plan")
+
+
+async def plan_afresh(session: AsyncSession) -> None:
+    """PostgreSQL: plan this transaction's statements for their parameters every time.
+
+    The inbox and the epics grow by hundreds of rows a second under a burst of deliveries.
+    A pooled connection's prepared statement switches to a generic plan after five runs;
+    chosen while the inbox was small (or its statistics stale — autovacuum off, or not
+    yet run), that plan can be a sequential scan, kept for the connection's life: the
+    dedupe lookup and the outcome UPDATE then grow with the table (measured: from 0.3 to
+    4.8 ms and 0.06 to 0.8 ms per call within 30 s, throughput falling 616 → 420/s). A
+    custom plan costs ~0.1 ms of planning and always uses the indexes."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(_FRESH_PLANS)
+
+
 async def lock_items(session: AsyncSession, items: Sequence[tuple[str, str]]) -> None:
     """`lock_item` for many items in one statement, in ascending key order, so two batches
     (or a batch and a lone delivery) never wait for each other in a cycle."""
@@ -135,8 +153,8 @@ async def find_done_many(
         return {}
     rows = await session.execute(_DONE_MANY, {"source": source, "keys": sorted(set(dedupe_keys))})
     out: dict[str, str] = {}
-    for key, delivery_id in rows:
-        if key is not None:
+    for _, key, delivery_id, status in sorted(rows):
+        if key is not None and status in DONE_STATUSES:
             out.setdefault(key, delivery_id)
     return out
 

@@ -369,7 +369,7 @@ async def test_database_lost_during_processing_fails_the_batch_with_503_then_rep
         def lose_b(
             conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool
         ) -> tuple[str, Any]:
-            first_of_b = "FROM unnest" if not db.is_sqlite else "SELECT webhook_deliveries.dedupe"
+            first_of_b = "FROM unnest" if not db.is_sqlite else "webhook_deliveries.dedupe_key IN"
             if hits or first_of_b not in statement:
                 return statement, params
             hits.append(statement)
