@@ -496,19 +496,20 @@ def scenario_4(ctx: Ctx) -> dict[str, Any]:
     out: dict[str, Any] = {}
     bi = ours_graphql_bi(ctx) if has_op(ctx, "post", "/graphql") else None
     if bi is not None:
-        out["ours"] = run_load(
-            ctx,
-            "s4-ours",
-            http_spec(
+        body = bi[1]
+
+        def bi_load(label: str, server: str) -> dict[str, Any]:
+            spec = http_spec(
                 ctx,
-                PORTS["outcomes"],
+                PORTS[server],
                 "bench.requests:post_json",
                 path="/graphql",
-                bodies=[bi[1]],
+                bodies=[body],
                 headers=AUTH,
-            ),
-            ["outcomes"],
-        )
+            )
+            return run_load(ctx, label, spec, [server])
+
+        out["ours"] = bi_load("s4-ours", "outcomes")
         # The same query with the answer cache off: every request executed in full.
         PORTS["outcomes_raw"] = env.free_port()
         raw = service_proc(ctx, "outcomes_raw", "outcomes", {"GRAPHQL_ANSWER_CACHE_MB": "0"})
@@ -516,19 +517,7 @@ def scenario_4(ctx: Ctx) -> dict[str, Any]:
         ctx.procs["outcomes_raw"] = raw
         try:
             raw.wait_ready()
-            out["ours_raw"] = run_load(
-                ctx,
-                "s4-ours-raw",
-                http_spec(
-                    ctx,
-                    PORTS["outcomes_raw"],
-                    "bench.requests:post_json",
-                    path="/graphql",
-                    bodies=[bi[1]],
-                    headers=AUTH,
-                ),
-                ["outcomes_raw"],
-            )
+            out["ours_raw"] = bi_load("s4-ours-raw", "outcomes_raw")
         finally:
             raw.stop()
             ctx.procs.pop("outcomes_raw", None)

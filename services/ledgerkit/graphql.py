@@ -95,22 +95,22 @@ class GraphQLContext(BaseContext):
         Loaders of one level may fire concurrently; a lock keeps them to one statement at a
         time on the connection, so a request never holds more than one pooled connection.
         """
-        if self.db is None:
-            raise RuntimeError("GraphQLContext has no database")
         async with self._lock:
-            if self._conn is None:
-                self._conn = await self.db.engine.connect()
-            return await self._conn.execute(statement, params)
+            return await (await self._read_conn()).execute(statement, params)
 
     async def rows(self, statement: Select[Any], params: dict[str, Any] | None = None) -> list[Any]:
         """`execute(statement, params).all()`, from asyncpg directly when SQLAlchemy would
         not change the values (`ledgerkit.graphql_rows`): for loaders' prebuilt statements."""
+        async with self._lock:
+            return await fetch_rows(await self._read_conn(), statement, params)
+
+    async def _read_conn(self) -> AsyncConnection:
+        """The request's read connection, opened on first use (callers hold `_lock`)."""
         if self.db is None:
             raise RuntimeError("GraphQLContext has no database")
-        async with self._lock:
-            if self._conn is None:
-                self._conn = await self.db.engine.connect()
-            return await fetch_rows(self._conn, statement, params)
+        if self._conn is None:
+            self._conn = await self.db.engine.connect()
+        return self._conn
 
     async def read_session(self) -> AsyncSession:
         """A read session for domain service functions (the same ones REST calls); it is

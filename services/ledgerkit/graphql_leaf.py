@@ -57,6 +57,7 @@ class LeafConnection:
     top: tuple[tuple[str, str], ...]  # (key, "totalCount" | "pageInfo" | "edges")
     page_info: tuple[tuple[str, str], ...]
     edge: tuple[tuple[str, str], ...]  # (key, "cursor" | "node")
+    edges_key: str
     node_key: str
     # (key, row position, printer) for a column, (key, -1, object getter) for an object
     node: tuple[tuple[str, int, Callable[[Any], Any] | None], ...]
@@ -122,8 +123,15 @@ class LeafConnection:
                             return None
             else:
                 return None
+        edges_key = next((k for k, n in top if n == "edges"), "")
         return cls(
-            tuple(top), tuple(page_info), tuple(edge), node_key, tuple(node), frozenset(holes)
+            tuple(top),
+            tuple(page_info),
+            tuple(edge),
+            edges_key,
+            node_key,
+            tuple(node),
+            frozenset(holes),
         )
 
     def print(
@@ -141,7 +149,6 @@ class LeafConnection:
         length, has_next, end_at = slice_bounds(len(rows), offset=offset, first=first, total=total)
         page = rows[:length]
         edges: list[dict[str, Any]] = []
-        edges_key = next((k for k, n in self.top if n == "edges"), "")
         if self.edge:
             nodes: list[dict[str, Any]] = []
             if self.node:
@@ -160,7 +167,7 @@ class LeafConnection:
                         raise ValueError("a connection with object fields needs `holes`")
                     for (key, _, _), column in zip(self.node, columns, strict=True):
                         if key in self.objects:
-                            found = holes.setdefault((edges_key, self.node_key, key), ([], []))
+                            found = holes.setdefault((self.edges_key, self.node_key, key), ([], []))
                             found[0].extend(nodes)
                             found[1].extend(column)
             if len(self.edge) == 1 and self.edge[0][1] == "node":

@@ -25,13 +25,17 @@ P = TypeVar("P", bound=Hashable)
 Key = tuple[int, Any]
 
 
-def to_connection(nodes: list[N], total: int, window: Window) -> Connection[N]:
+def page_slice(fetched: list[N], total: int, window: Window) -> tuple[list[N], int, int]:
+    """A parent's fetched children as a page is made from them: (items in page order,
+    offset of the first, `first`). `last` windows are fetched newest first."""
     if window.last:
-        nodes.reverse()
-        return connection_from_slice(
-            nodes, offset=total - len(nodes), first=len(nodes), total=total
-        )
-    return connection_from_slice(nodes, offset=window.offset, first=window.limit, total=total)
+        return fetched[::-1], total - len(fetched), len(fetched)
+    return fetched, window.offset, window.limit
+
+
+def to_connection(nodes: list[N], total: int, window: Window) -> Connection[N]:
+    items, offset, first = page_slice(nodes, total, window)
+    return connection_from_slice(items, offset=offset, first=first, total=total)
 
 
 def _by_params(keys: list[Key]) -> dict[Any, list[int]]:
@@ -41,54 +45,73 @@ def _by_params(keys: list[Key]) -> dict[Any, list[int]]:
     return groups
 
 
-async def _pages(
+Prepare = Callable[[GraphQLContext, list[Row[Any]], Any], Awaitable[None]]
+
+
+async def _load_pages(
     ctx: GraphQLContext,
     build: Callable[[str, Any], Select[Any]],
-    params: Any,
-    parents: list[int],
-) -> tuple[dict[int, list[Row[Any]]], dict[int, int]]:
-    """Each parent's page of rows (in order) and total, from one windowed statement."""
-    window: Window = params[0]
-    by_parent = await store.children(ctx, parents, build(ctx.dialect, params))
-    totals: dict[int, int] = {}
-    for parent, rows in by_parent.items():
-        totals[parent] = rows[0].gql_total
-        if store.is_total_only(rows[0], window):
-            rows.clear()
-    return by_parent, totals
+    prepare: Prepare | None,
+    keys: list[Key],
+) -> dict[Key, tuple[list[Row[Any]], int]]:
+    """Each key's page of rows (in order) and its parent's total: one windowed statement
+    per distinct params. `prepare(ctx, rows, params)` sees a statement's rows first (to
+    fetch what they share in one more statement)."""
+    out: dict[Key, tuple[list[Row[Any]], int]] = {}
+    for params, parents in _by_params(keys).items():
+        window: Window = params[0]
+        by_parent = await store.children(ctx, parents, build(ctx.dialect, params))
+        totals: dict[int, int] = {}
+        for parent, rows in by_parent.items():
+            totals[parent] = rows[0].gql_total
+            if store.is_total_only(rows[0], window):
+                rows.clear()
+        if prepare is not None:
+            await prepare(ctx, [r for rows in by_parent.values() for r in rows], params)
+        for parent in parents:
+            out[(parent, params)] = (by_parent.get(parent, []), totals.get(parent, 0))
+    return out
 
 
 def _windowed_loader(
     ctx: GraphQLContext,
     build: Callable[[str, Any], Select[Any]],
     make_nodes: Callable[[GraphQLContext, list[Row[Any]]], list[Any]],
-    prepare: Callable[[GraphQLContext, list[Row[Any]]], Awaitable[None]] | None = None,
+    prepare: Prepare | None = None,
 ) -> DataLoader[Key, Connection[Any]]:
-    """Keys `(parent pk, (window, *filters))` → that parent's page as a connection.
-    `prepare` sees all the rows of a batch before nodes are made (to fetch what they
-    share in one more statement)."""
+    """Keys `(parent pk, (window, *filters))` → that parent's page as a connection."""
 
     async def batch(keys: list[Key]) -> list[Connection[Any]]:
-        results: dict[Key, Connection[Any]] = {}
-        for params, parents in _by_params(keys).items():
-            window: Window = params[0]
-            by_parent, totals = await _pages(ctx, build, params, parents)
-            every = [r for rows in by_parent.values() for r in rows]
-            if prepare is not None:
-                await prepare(ctx, every)
-            # All nodes of the batch made in one call (one column lookup), then dealt out
-            # to their parents in the same order.
-            made = iter(make_nodes(ctx, every))
-            nodes_of = {parent: [next(made) for _ in rows] for parent, rows in by_parent.items()}
-            for parent in parents:
-                total = totals.get(parent, 0)
-                results[(parent, params)] = to_connection(nodes_of.get(parent, []), total, window)
-        return [results[k] for k in keys]
+        pages = await _load_pages(ctx, build, prepare, keys)
+        # All nodes of the batch made in one call (one column lookup), then dealt out to
+        # their pages in the same order.
+        made = iter(make_nodes(ctx, [r for rows, _ in pages.values() for r in rows]))
+        connections = {
+            key: to_connection([next(made) for _ in rows], total, key[1][0])
+            for key, (rows, total) in pages.items()
+        }
+        return [connections[k] for k in keys]
 
     return DataLoader(load_fn=batch)
 
 
-async def _kpis_of(ctx: GraphQLContext, rows: list[Row[Any]]) -> None:
+def _rows_loader(
+    ctx: GraphQLContext,
+    name: str,
+    build: Callable[[str, Any], Select[Any]],
+    prepare: Prepare | None = None,
+) -> DataLoader[Key, tuple[list[Row[Any]], int]]:
+    """A windowed loader's pages as rows and totals, for answers printed straight from
+    rows (`ledgerkit.graphql_leaf`)."""
+
+    async def batch(keys: list[Key]) -> list[tuple[list[Row[Any]], int]]:
+        pages = await _load_pages(ctx, build, prepare, keys)
+        return [pages[k] for k in keys]
+
+    return ctx.loader(name, lambda: DataLoader(load_fn=batch))
+
+
+async def _kpis_of(ctx: GraphQLContext, rows: list[Row[Any]], params: Any = None) -> None:
     """The KPIs of a batch of contributions, each fetched and built once per request (200
     KPI rows rather than their columns repeated on 1,000 contribution rows)."""
     cache = t.kpi_cache(ctx)
@@ -140,29 +163,6 @@ def _contributions_statement(dialect: str, params: Any) -> Select[Any]:
 
 def _measurements_statement(dialect: str, params: Any) -> Select[Any]:
     return store.measurements_by_kpi(dialect, params[1], params[0], *params[2:])
-
-
-def _rows_loader(
-    ctx: GraphQLContext,
-    name: str,
-    build: Callable[[str, Any], Select[Any]],
-    prepare: Callable[[GraphQLContext, list[Row[Any]], Any], Awaitable[None]] | None = None,
-) -> DataLoader[Key, tuple[list[Row[Any]], int]]:
-    """A windowed loader's pages as rows and totals, for answers printed straight from
-    rows (`ledgerkit.graphql_leaf`); `prepare(ctx, rows, params)` sees a batch's rows
-    first (to fetch what they share)."""
-
-    async def batch(keys: list[Key]) -> list[tuple[list[Row[Any]], int]]:
-        results: dict[Key, tuple[list[Row[Any]], int]] = {}
-        for params, parents in _by_params(keys).items():
-            by_parent, totals = await _pages(ctx, build, params, parents)
-            if prepare is not None:
-                await prepare(ctx, [r for rows in by_parent.values() for r in rows], params)
-            for parent in parents:
-                results[(parent, params)] = (by_parent.get(parent, []), totals.get(parent, 0))
-        return [results[k] for k in keys]
-
-    return ctx.loader(name, lambda: DataLoader(load_fn=batch))
 
 
 def measurement_rows_of_kpi(ctx: GraphQLContext) -> DataLoader[Key, tuple[list[Row[Any]], int]]:

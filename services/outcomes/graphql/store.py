@@ -401,9 +401,9 @@ async def children(
                 out[parent] = [row]
             else:
                 found.append(row)
-    if out and "gql_rn" in fields:
-        # In order already on SQLite (ORDER BY); PostgreSQL's LATERAL form leaves the
-        # sort to here, where it costs one pass over rows that arrive in order anyway.
+    if out and "gql_rn" in fields and ctx.dialect == "postgresql":
+        # SQLite's windowed form is ORDER BY'd; PostgreSQL's LATERAL form leaves the sort
+        # to here, where it costs one pass over rows that arrive in order anyway.
         position = operator.itemgetter(fields.index("gql_rn"))
         for found in out.values():
             found.sort(key=position)

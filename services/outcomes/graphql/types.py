@@ -271,18 +271,11 @@ async def _print_pages(
     leaf: LeafConnection, pages: Awaitable[list[tuple[list[Any], int]]], window: Window
 ) -> Completed:
     """Connections' answers printed from their pages' rows, as `loaders.to_connection`
-    would make them (`last`: fetched newest first, shown oldest first)."""
+    would make them."""
     out = Completed()
     for rows, total in await pages:
-        if window.last:
-            page = rows[::-1]
-            out.append(
-                leaf.print(page, total, offset=total - len(page), first=len(page), holes=out.holes)
-            )
-        else:
-            out.append(
-                leaf.print(rows, total, offset=window.offset, first=window.limit, holes=out.holes)
-            )
+        items, offset, first = loaders.page_slice(rows, total, window)
+        out.append(leaf.print(items, total, offset=offset, first=first, holes=out.holes))
     return out
 
 
