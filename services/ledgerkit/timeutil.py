@@ -23,12 +23,19 @@ def iso_utc(dt: datetime) -> str:
 
 
 def _iso_only(value: object) -> object:
-    """Refuse bare numbers: pydantic would read `as_of=2026` as 2026 s after 1970."""
-    if isinstance(value, int | float) or (
-        isinstance(value, str) and value.strip().lstrip("+-").replace(".", "", 1).isdigit()
-    ):
+    """Refuse numbers: pydantic would read `as_of=2026` (or `8.3e-232`) as seconds after
+    1970. No ISO 8601 text reads as a number."""
+    if isinstance(value, int | float) or (isinstance(value, str) and _is_number(value)):
         raise ValueError("expected an ISO 8601 timestamp such as 2026-05-01T00:00:00Z")
     return value
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 IsoDatetime = Annotated[datetime, BeforeValidator(_iso_only)]
